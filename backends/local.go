@@ -1,0 +1,244 @@
+// Package backends holds the drivers that keep bytes at rest.
+package backends
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrNotExist is returned when a blob is not in the store.
+var ErrNotExist = fs.ErrNotExist
+
+// Local is a content-addressed shard store in a directory of this machine:
+// blobs live at blocks/<2 hex>/<name>, are written under tmp/ first and
+// renamed into place only when complete and fsynced, so a crash at any
+// instant leaves a blob either absent or whole.
+type Local struct {
+	root string
+}
+
+// NewLocal opens (creating if needed) a shard store rooted at dir.
+func NewLocal(dir string) (*Local, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	for _, sub := range []string{"tmp", "blocks"} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("local store: %w", err)
+		}
+	}
+	return &Local{root: abs}, nil
+}
+
+// Root is the store's directory.
+func (l *Local) Root() string { return l.root }
+
+// blobPath maps a blob name to its file. Names are produced by the gateway
+// (a hash with a short prefix), but they are still checked here: a name is
+// never allowed to become a path that leaves the store.
+func (l *Local) blobPath(name string) (string, error) {
+	if len(name) < 8 || len(name) > 200 || strings.ContainsAny(name, `/\.`+"\x00") {
+		return "", fmt.Errorf("local store: invalid blob name %q", name)
+	}
+	return filepath.Join(l.root, "blocks", name[4:6], name), nil
+}
+
+// BlobWriter receives a blob's bytes; Commit places it under its name,
+// Abort throws it away. Exactly one of them must be called.
+type BlobWriter interface {
+	io.Writer
+	Commit(ctx context.Context, name string) error
+	Abort() error
+}
+
+// Create starts a new blob in tmp/.
+func (l *Local) Create(ctx context.Context) (BlobWriter, error) {
+	f, err := os.CreateTemp(filepath.Join(l.root, "tmp"), "put-*")
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &localWriter{l: l, f: f}, nil
+}
+
+type localWriter struct {
+	l    *Local
+	f    *os.File
+	done bool
+}
+
+func (w *localWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+
+// ReadFrom lets io.Copy hand the file the source directly (copy_file_range
+// or splice when the source is a file or socket).
+func (w *localWriter) ReadFrom(r io.Reader) (int64, error) { return io.Copy(w.f, r) }
+
+func (w *localWriter) Commit(ctx context.Context, name string) error {
+	if w.done {
+		return errors.New("local store: blob already finished")
+	}
+	w.done = true
+	dst, err := w.l.blobPath(name)
+	if err != nil {
+		w.discard()
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.discard()
+		return fmt.Errorf("local store: sync: %w", err)
+	}
+	if err := w.f.Close(); err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("local store: close: %w", err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		// Identical content is already there: keep one copy.
+		os.Remove(w.f.Name())
+		return nil
+	}
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("local store: %w", err)
+	}
+	if err := os.Rename(w.f.Name(), dst); err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("local store: place blob: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.discard()
+	return nil
+}
+
+func (w *localWriter) discard() {
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("local store: sync dir: %w", err)
+	}
+	return nil
+}
+
+// Open reads n bytes of blob name from off (n < 0: to the end).
+func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
+	p, err := l.blobPath(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("local store: open blob: %w", err)
+	}
+	if off > 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("local store: %w", err)
+		}
+	}
+	if n < 0 {
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("local store: %w", err)
+		}
+		n = max(st.Size()-off, 0)
+	}
+	return &fileSection{f: f, lr: io.LimitedReader{R: f, N: n}}, nil
+}
+
+// fileSection is a window of an open file. Its WriteTo hands the sink an
+// *io.LimitedReader over the *os.File, which is what lets net/http send the
+// bytes with sendfile instead of copying them through user space.
+type fileSection struct {
+	f  *os.File
+	lr io.LimitedReader
+}
+
+func (s *fileSection) Read(p []byte) (int, error)          { return s.lr.Read(p) }
+func (s *fileSection) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &s.lr) }
+func (s *fileSection) Close() error                        { return s.f.Close() }
+
+// Stat reports a blob's size.
+func (l *Local) Stat(ctx context.Context, name string) (int64, error) {
+	p, err := l.blobPath(name)
+	if err != nil {
+		return 0, err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// Remove deletes a blob; removing an absent one is not an error.
+func (l *Local) Remove(ctx context.Context, name string) error {
+	p, err := l.blobPath(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local store: remove blob: %w", err)
+	}
+	return nil
+}
+
+// List calls fn with the name of every blob in the store.
+func (l *Local) List(ctx context.Context, fn func(name string) error) error {
+	return filepath.WalkDir(filepath.Join(l.root, "blocks"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		return fn(d.Name())
+	})
+}
+
+// SweepTemp removes temp files older than age: left by writes that a crash
+// or a cut connection never finished.
+func (l *Local) SweepTemp(ctx context.Context, age time.Duration) (int, error) {
+	dir := filepath.Join(l.root, "tmp")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("local store: %w", err)
+	}
+	n := 0
+	cutoff := time.Now().Add(-age)
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n, nil
+}

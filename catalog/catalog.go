@@ -1,0 +1,205 @@
+// Package catalog keeps jcsgw's metadata in one bbolt file.
+//
+// The gateway sees it only through Store and Tx: tables of ordered keys with
+// get/put/delete/range scans and named sequences, inside ACID transactions.
+// That is all a PostgreSQL-backed catalog would have to offer too, so bbolt
+// stays an embedded default rather than an assumption of the domain.
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is one transaction. Values returned by Get and handed to Scan callbacks
+// are only valid until the transaction ends; copy them to keep them.
+type Tx interface {
+	// Get returns the value under key in table, or nil if absent.
+	Get(table string, key []byte) []byte
+	Put(table string, key, value []byte) error
+	Delete(table string, key []byte) error
+	// Scan visits keys >= from in ascending order until fn returns false.
+	Scan(table string, from []byte, fn func(key, value []byte) bool) error
+	// ScanReverse visits keys < before (or all keys, if before is nil) in
+	// descending order until fn returns false.
+	ScanReverse(table string, before []byte, fn func(key, value []byte) bool) error
+	// NextID returns the next value of the named sequence, starting at 1.
+	NextID(sequence string) (int64, error)
+}
+
+// Store is the catalog: read transactions run concurrently, write
+// transactions one at a time.
+type Store interface {
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in its own write transaction and commits it durably.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Batch is Update for many small concurrent writers: their transactions
+	// may be committed together with one fsync (group commit), so fn may run
+	// more than once and must only act through the Tx.
+	Batch(ctx context.Context, fn func(Tx) error) error
+	// Size reports the catalog file's size in bytes.
+	Size() int64
+	Close() error
+}
+
+// Bolt is the bbolt-backed Store.
+type Bolt struct {
+	db *bolt.DB
+}
+
+var _ Store = (*Bolt)(nil)
+
+// OpenBolt opens (creating if needed) the catalog file at path.
+func OpenBolt(path string) (*Bolt, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
+	}
+	// Many small concurrent writers: wait only briefly to gather a batch.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	db.MaxBatchSize = 256
+	return &Bolt{db: db}, nil
+}
+
+func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.db.View(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.db.Update(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+func (b *Bolt) Batch(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.db.Batch(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+func (b *Bolt) Size() int64 {
+	var n int64
+	_ = b.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+func (b *Bolt) Close() error { return b.db.Close() }
+
+type boltTx struct{ tx *bolt.Tx }
+
+func (t boltTx) bucket(table string, create bool) (*bolt.Bucket, error) {
+	if b := t.tx.Bucket([]byte(table)); b != nil {
+		return b, nil
+	}
+	if !create || !t.tx.Writable() {
+		return nil, nil
+	}
+	b, err := t.tx.CreateBucket([]byte(table))
+	if err != nil {
+		return nil, fmt.Errorf("catalog: create table %s: %w", table, err)
+	}
+	return b, nil
+}
+
+func (t boltTx) Get(table string, key []byte) []byte {
+	b, _ := t.bucket(table, false)
+	if b == nil {
+		return nil
+	}
+	return b.Get(key)
+}
+
+func (t boltTx) Put(table string, key, value []byte) error {
+	b, err := t.bucket(table, true)
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return errors.New("catalog: put in a read-only transaction")
+	}
+	return b.Put(key, value)
+}
+
+func (t boltTx) Delete(table string, key []byte) error {
+	b, _ := t.bucket(table, false)
+	if b == nil {
+		return nil
+	}
+	return b.Delete(key)
+}
+
+func (t boltTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error {
+	b, _ := t.bucket(table, false)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(from); k != nil; k, v = c.Next() {
+		if !fn(k, v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t boltTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bool) error {
+	b, _ := t.bucket(table, false)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	var k, v []byte
+	if before == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Seek(before)
+		if k == nil {
+			k, v = c.Last()
+		}
+		for k != nil && bytes.Compare(k, before) >= 0 {
+			k, v = c.Prev()
+		}
+	}
+	for ; k != nil; k, v = c.Prev() {
+		if !fn(k, v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// IDs stay below 2^31: real JCS clients decode them as int32.
+const maxID = 1<<31 - 1
+
+func (t boltTx) NextID(sequence string) (int64, error) {
+	b, err := t.bucket("_seq_"+sequence, true)
+	if err != nil {
+		return 0, err
+	}
+	if b == nil {
+		return 0, errors.New("catalog: sequence in a read-only transaction")
+	}
+	n, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if n > maxID {
+		return 0, fmt.Errorf("catalog: sequence %s exhausted", sequence)
+	}
+	return int64(n), nil
+}

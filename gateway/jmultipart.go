@@ -1,0 +1,276 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"slices"
+
+	"jcsgw/catalog"
+)
+
+// JCS multipart uploads: the object exists from the start with redundancy
+// multipartUpload; parts replace by index; completion joins listed indexes.
+
+func jpartKey(objID int64, index int) []byte {
+	k := u64(objID)
+	return binary.BigEndian.AppendUint32(k, uint32(index))
+}
+
+// jparts returns an object's parts in index order.
+func jparts(tx catalog.Tx, objID int64) (map[int]jpartRec, []int, error) {
+	parts := map[int]jpartRec{}
+	var order []int
+	prefix := u64(objID)
+	var err error
+	tx.Scan(tJPart, prefix, func(k, v []byte) bool {
+		if !bytes.HasPrefix(k, prefix) {
+			return false
+		}
+		var p jpartRec
+		if p, err = dec[jpartRec](v); err != nil {
+			return false
+		}
+		idx := int(binary.BigEndian.Uint32(k[8:]))
+		parts[idx] = p
+		order = append(order, idx)
+		return true
+	})
+	return parts, order, err
+}
+
+func (s *Service) dropJPartsTx(tx catalog.Tx, r *refs, o objRec) error {
+	parts, order, err := jparts(tx, o.ID)
+	if err != nil {
+		return err
+	}
+	for _, i := range order {
+		if err := r.add(tx, o.SpaceID, parts[i].Hash, -1); err != nil {
+			return err
+		}
+		if err := tx.Delete(tJPart, jpartKey(o.ID, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewMultipartObject creates the object at path in the multipartUpload
+// state. An object already at the path is replaced in place.
+func (s *Service) NewMultipartObject(ctx context.Context, pkgID int64, path string, spaceID int64) (Object, error) {
+	if _, err := s.space(spaceID); err != nil {
+		return Object{}, err
+	}
+	if spaceID == 0 {
+		spaceID = DefaultSpaceID
+	}
+	var out Object
+	err := s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		p, err := getPackage(tx, pkgID)
+		if err != nil {
+			return err
+		}
+		if err := ValidatePath(p.Name, path); err != nil {
+			return err
+		}
+		now := s.now()
+		o := objRec{
+			PackageID: p.ID, BucketID: p.BucketID, Path: path, FileHash: emptyFullHash,
+			ETag: emptyMD5, Redundancy: RedundancyMultipart, Created: now, Updated: now, SpaceID: spaceID,
+			Blocks: []Block{},
+		}
+		old, exists, err := findObj(tx, p.ID, path)
+		if err != nil {
+			return err
+		}
+		if exists {
+			o.ID, o.Created = old.ID, old.Created
+			if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
+				return err
+			}
+			if err := s.dropJPartsTx(tx, r, old); err != nil {
+				return err
+			}
+		} else if o.ID, err = tx.NextID("object"); err != nil {
+			return err
+		}
+		out = o.public(p.Name)
+		return writeObjTx(tx, p.Name, o)
+	})
+	return out, err
+}
+
+// compHash is the fileHash of an object in progress: "Comp" + SHA-256 over
+// its parts' raw SHA-256 digests in index order.
+func compHash(parts map[int]jpartRec, order []int) (string, int64) {
+	h := sha256.New()
+	var size int64
+	for _, i := range order {
+		h.Write(parts[i].SHA256)
+		size += parts[i].Size
+	}
+	return "Comp" + FullHash(h.Sum(nil))[len("Full"):], size
+}
+
+// UploadObjectPart stores part index of a JCS multipart object, replacing
+// any part with the same index.
+func (s *Service) UploadObjectPart(ctx context.Context, objID int64, index int, body io.Reader, size int64) error {
+	if index < 0 {
+		return errorf(CodeBadArgument, "index must not be negative")
+	}
+	var space int64
+	if err := s.view(ctx, func(tx catalog.Tx) error {
+		o, err := getObj(tx, objID)
+		if err != nil {
+			return err
+		}
+		if o.Redundancy != RedundancyMultipart {
+			return errorf(CodeBadArgument, "object %d is not a multipart upload in progress", objID)
+		}
+		space = o.SpaceID
+		return nil
+	}); err != nil {
+		return err
+	}
+	st, err := s.stage(ctx, space, body, size, "")
+	if err != nil {
+		return err
+	}
+	return s.commit(ctx, []*staged{st}, func(tx catalog.Tx, r *refs) error {
+		o, err := getObj(tx, objID)
+		if err != nil {
+			return err
+		}
+		if o.Redundancy != RedundancyMultipart || o.SpaceID != st.space {
+			return errorf(CodeBadArgument, "object %d is not a multipart upload in progress", objID)
+		}
+		k := jpartKey(objID, index)
+		if v := tx.Get(tJPart, k); v != nil {
+			old, err := dec[jpartRec](v)
+			if err != nil {
+				return err
+			}
+			if err := r.add(tx, o.SpaceID, old.Hash, -1); err != nil {
+				return err
+			}
+		}
+		if err := r.add(tx, o.SpaceID, st.block.Hash, 1); err != nil {
+			return err
+		}
+		md5sum, _ := hex.DecodeString(st.md5)
+		if err := tx.Put(tJPart, k, enc(jpartRec{Block: st.block, SHA256: st.sha, MD5: md5sum})); err != nil {
+			return err
+		}
+		parts, order, err := jparts(tx, objID)
+		if err != nil {
+			return err
+		}
+		o.FileHash, o.Size = compHash(parts, order)
+		o.Updated = s.now()
+		return tx.Put(tObj, u64(o.ID), enc(o))
+	})
+}
+
+// CompleteMultipartObject joins the listed part indexes, in the listed
+// order (repeats allowed), into the object's content; unlisted parts are
+// dropped. The object becomes an ordinary one with a "Full" fileHash.
+func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, indexes []int) (Object, error) {
+	if len(indexes) == 0 {
+		return Object{}, errorf(CodeBadArgument, "indexes is empty")
+	}
+	var o objRec
+	var parts map[int]jpartRec
+	if err := s.view(ctx, func(tx catalog.Tx) error {
+		var err error
+		if o, err = getObj(tx, objID); err != nil {
+			return err
+		}
+		if o.Redundancy != RedundancyMultipart {
+			return errorf(CodeBadArgument, "object %d is not a multipart upload in progress", objID)
+		}
+		parts, _, err = jparts(tx, objID)
+		return err
+	}); err != nil {
+		return Object{}, err
+	}
+	blocks := make([]Block, 0, len(indexes))
+	for _, i := range indexes {
+		p, ok := parts[i]
+		if !ok {
+			return Object{}, errorf(CodeBadArgument, "indexes: part %d was not uploaded", i)
+		}
+		blocks = append(blocks, p.Block)
+	}
+	// The fileHash and ETag cover the whole content: read it once.
+	sha, md, size, err := s.digestBlocks(ctx, o.SpaceID, blocks)
+	if err != nil {
+		return Object{}, err
+	}
+	var out Object
+	err = s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		cur, err := getObj(tx, objID)
+		if err != nil {
+			return err
+		}
+		now, order, err := jparts(tx, objID)
+		if err != nil {
+			return err
+		}
+		if cur.Redundancy != RedundancyMultipart || len(now) != len(parts) {
+			return errorf(CodeOperationFailed, "object %d changed while it was being completed; try again", objID)
+		}
+		for i, p := range parts {
+			if now[i].Hash != p.Hash {
+				return errorf(CodeOperationFailed, "object %d changed while it was being completed; try again", objID)
+			}
+		}
+		if err := r.addBlocks(tx, cur.SpaceID, blocks, 1); err != nil {
+			return err
+		}
+		for _, i := range order {
+			if err := r.add(tx, cur.SpaceID, now[i].Hash, -1); err != nil {
+				return err
+			}
+			if err := tx.Delete(tJPart, jpartKey(objID, i)); err != nil {
+				return err
+			}
+		}
+		cur.Blocks = slices.Clip(blocks)
+		cur.Size, cur.FileHash, cur.ETag = size, FullHash(sha), hex.EncodeToString(md)
+		cur.Redundancy, cur.Updated = RedundancyNone, s.now()
+		p, err := getPackage(tx, cur.PackageID)
+		if err != nil {
+			return err
+		}
+		out = cur.public(p.Name)
+		return writeObjTx(tx, p.Name, cur)
+	})
+	return out, err
+}
+
+// digestBlocks reads blocks in order and returns the SHA-256 and MD5 of
+// their concatenation and its size.
+func (s *Service) digestBlocks(ctx context.Context, space int64, blocks []Block) (sha, md []byte, size int64, err error) {
+	st, err := s.space(space)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var total int64
+	for _, b := range blocks {
+		total += b.Size
+	}
+	h, m := sha256.New(), md5.New()
+	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
+	defer r.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := io.CopyBuffer(io.MultiWriter(h, m), r, *bp)
+	if err != nil {
+		return nil, nil, 0, wrapErr(CodeOperationFailed, err, "cannot read the uploaded parts")
+	}
+	return h.Sum(nil), m.Sum(nil), n, nil
+}

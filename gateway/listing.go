@@ -1,0 +1,245 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"strings"
+
+	"jcsgw/catalog"
+)
+
+// Listing page sizes.
+const (
+	DefaultMaxKeys = 1000
+	MaxMaxKeys     = 1000
+)
+
+// EncodeToken makes an opaque continuation token from the last item of a
+// page; DecodeToken reverses it.
+func EncodeToken(last string) string {
+	if last == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(last))
+}
+
+// DecodeToken reads a token made by EncodeToken.
+func DecodeToken(tok string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) == 0 {
+		return "", errorf(CodeBadArgument, "the continuation token is not valid")
+	}
+	return string(b), nil
+}
+
+// successor is the smallest string greater than every string that starts
+// with p ("" if there is none).
+func successor(p string) string {
+	b := []byte(p)
+	for len(b) > 0 {
+		if b[len(b)-1] < 0xff {
+			b[len(b)-1]++
+			return string(b)
+		}
+		b = b[:len(b)-1]
+	}
+	return ""
+}
+
+// page is one walk over an ordered index of "base + key" entries.
+type page struct {
+	prefix, delimiter, after string
+	max                      int
+	commonPrefixes           []string
+	truncated                bool
+	last                     string
+}
+
+// walk visits, in key order, the keys of table under base that start with
+// prefix and come after p.after, rolling keys that hold the delimiter after
+// the prefix into common prefixes. It seeks past each common prefix, so a
+// page costs O(page) however many keys it rolls up. visit returns whether
+// the entry counts as an item of the page (hidden entries do not).
+func walk(tx catalog.Tx, table string, base []byte, p *page, visit func(key string, v []byte) (bool, error)) error {
+	items := 0
+	start := p.prefix
+	if p.after != "" && p.after >= start {
+		start = p.after + "\x00"
+		if p.delimiter != "" && strings.HasPrefix(p.after, p.prefix) {
+			rest := p.after[len(p.prefix):]
+			if i := strings.Index(rest, p.delimiter); i >= 0 && i+len(p.delimiter) == len(rest) {
+				// after is a common prefix: skip everything rolled into it.
+				if start = successor(p.after); start == "" {
+					return nil
+				}
+			}
+		}
+	}
+	full := cat(base, []byte(p.prefix))
+	for {
+		var seek string
+		var err error
+		done := true
+		tx.Scan(table, cat(base, []byte(start)), func(k, v []byte) bool {
+			if !bytes.HasPrefix(k, full) {
+				return false
+			}
+			key := string(k[len(base):])
+			if p.delimiter != "" {
+				if i := strings.Index(key[len(p.prefix):], p.delimiter); i >= 0 {
+					cp := key[:len(p.prefix)+i+len(p.delimiter)]
+					if items >= p.max {
+						p.truncated = true
+						return false
+					}
+					p.commonPrefixes = append(p.commonPrefixes, cp)
+					items++
+					p.last = cp
+					if seek = successor(cp); seek != "" {
+						done = false
+					}
+					return false
+				}
+			}
+			if items >= p.max {
+				p.truncated = true
+				return false
+			}
+			var counted bool
+			if counted, err = visit(key, v); err != nil {
+				return false
+			}
+			if counted {
+				items++
+				p.last = key
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		start = seek
+	}
+}
+
+// ListByPath answers a JCS listByPath query over one package.
+func (s *Service) ListByPath(ctx context.Context, in ListByPathInput) (ListByPathResult, error) {
+	res := ListByPathResult{Objects: []Object{}, CommonPrefixes: []string{}}
+	max := in.MaxKeys
+	if max <= 0 {
+		max = DefaultMaxKeys
+	}
+	max = min(max, MaxMaxKeys)
+	var after string
+	if in.ContinuationToken != "" {
+		var err error
+		if after, err = DecodeToken(in.ContinuationToken); err != nil {
+			return res, err
+		}
+	}
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		pkg, err := getPackage(tx, in.PackageID)
+		if err != nil {
+			return err
+		}
+		if !in.IsPrefix {
+			if o, ok, err := findObj(tx, in.PackageID, in.Path); err != nil {
+				return err
+			} else if ok {
+				res.Objects = append(res.Objects, o.public(pkg.Name))
+			}
+			return nil
+		}
+		p := &page{prefix: in.Path, after: after, max: max}
+		if in.NoRecursive {
+			p.delimiter = "/"
+		}
+		err = walk(tx, tPathIdx, u64(in.PackageID), p, func(_ string, v []byte) (bool, error) {
+			o, err := getObj(tx, getU64(v))
+			if err != nil {
+				return false, err
+			}
+			res.Objects = append(res.Objects, o.public(pkg.Name))
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		res.CommonPrefixes = append(res.CommonPrefixes, p.commonPrefixes...)
+		res.IsTruncated = p.truncated
+		if p.truncated {
+			res.NextContinuationToken = EncodeToken(p.last)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// ListKeys returns one page of an S3 listing of a bucket, in the byte order
+// of full keys across package boundaries.
+func (s *Service) ListKeys(ctx context.Context, bucket string, in ListKeysInput) (ListKeysResult, error) {
+	res := ListKeysResult{}
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if in.MaxKeys <= 0 {
+			return nil
+		}
+		p := &page{prefix: in.Prefix, delimiter: in.Delimiter, after: in.After, max: min(in.MaxKeys, MaxMaxKeys)}
+		pkgNames := map[int64]pkgRec{}
+		err = walk(tx, tKeyIdx, u64(b.ID), p, func(key string, v []byte) (bool, error) {
+			if len(v) == 0 { // an explicit package's folder marker
+				pkgName, _ := SplitKey(key)
+				pk, ok, err := findPackage(tx, b.ID, pkgName)
+				if err != nil || !ok {
+					return false, err
+				}
+				res.Objects = append(res.Objects, markerObject(pk))
+				return true, nil
+			}
+			o, err := getObj(tx, getU64(v))
+			if err != nil {
+				return false, err
+			}
+			pk, ok := pkgNames[o.PackageID]
+			if !ok {
+				if pk, err = getPackage(tx, o.PackageID); err != nil {
+					return false, err
+				}
+				pkgNames[o.PackageID] = pk
+			}
+			res.Objects = append(res.Objects, o.public(pk.Name))
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		res.CommonPrefixes = p.commonPrefixes
+		res.IsTruncated = p.truncated
+		res.NextAfter = p.last
+		return nil
+	})
+	return res, err
+}
+
+// md5 of nothing: the ETag of a zero-byte object.
+const emptyMD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+// emptySHA is the fileHash of zero bytes.
+const emptySHA = "FullE3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+
+// markerObject is how S3 sees an explicit package: the zero-byte key "P/".
+func markerObject(p pkgRec) Object {
+	return Object{
+		PackageID: p.ID, BucketID: p.BucketID, PackageName: p.Name, Path: "",
+		FileHash: emptySHA, ETag: emptyMD5, Redundancy: RedundancyNone,
+		CreateTime: p.Created, UpdateTime: p.Created, SpaceID: DefaultSpaceID,
+		Meta: Meta{ContentType: "application/x-directory"},
+	}
+}

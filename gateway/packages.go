@@ -1,0 +1,200 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+
+	"jcsgw/catalog"
+)
+
+func (p pkgRec) public() Package {
+	return Package{ID: p.ID, Name: p.Name, BucketID: p.BucketID, CreateTime: p.Created, Explicit: p.Explicit}
+}
+
+func pkgNameKey(bucketID int64, name string) []byte { return cat(u64(bucketID), []byte(name)) }
+
+// markerKey is the key-index entry of package name's "name/" marker.
+func markerKey(bucketID int64, name string) []byte {
+	return cat(u64(bucketID), []byte(name), []byte{'/'})
+}
+
+func getPackage(tx catalog.Tx, id int64) (pkgRec, error) {
+	v := tx.Get(tPkg, u64(id))
+	if v == nil {
+		return pkgRec{}, errorf(CodeNoSuchPackage, "package %d does not exist", id)
+	}
+	return dec[pkgRec](v)
+}
+
+func findPackage(tx catalog.Tx, bucketID int64, name string) (pkgRec, bool, error) {
+	v := tx.Get(tPkgName, pkgNameKey(bucketID, name))
+	if v == nil {
+		return pkgRec{}, false, nil
+	}
+	p, err := getPackage(tx, getU64(v))
+	return p, err == nil, err
+}
+
+// CreatePackage makes an explicit package through /v1.
+func (s *Service) CreatePackage(ctx context.Context, bucketID int64, name string) (Package, error) {
+	if err := ValidatePackageName(name); err != nil {
+		return Package{}, err
+	}
+	var p pkgRec
+	err := s.update(ctx, func(tx catalog.Tx, _ *refs) error {
+		if _, err := getBucket(tx, bucketID); err != nil {
+			return err
+		}
+		if _, ok, err := findPackage(tx, bucketID, name); err != nil {
+			return err
+		} else if ok {
+			return errorf(CodePackageExists, "a package named %q already exists in bucket %d", name, bucketID)
+		}
+		var err error
+		p, err = s.newPackageTx(tx, bucketID, name, true)
+		return err
+	})
+	return p.public(), err
+}
+
+func (s *Service) newPackageTx(tx catalog.Tx, bucketID int64, name string, explicit bool) (pkgRec, error) {
+	id, err := tx.NextID("package")
+	if err != nil {
+		return pkgRec{}, err
+	}
+	p := pkgRec{ID: id, BucketID: bucketID, Name: name, Created: s.now(), Explicit: explicit}
+	if err := s.putPackageTx(tx, p); err != nil {
+		return pkgRec{}, err
+	}
+	return p, tx.Put(tPkgName, pkgNameKey(bucketID, name), u64(id))
+}
+
+// putPackageTx stores p and keeps its S3 folder marker in step with it.
+// The root package has no marker: its keys carry no folder.
+func (s *Service) putPackageTx(tx catalog.Tx, p pkgRec) error {
+	if err := tx.Put(tPkg, u64(p.ID), enc(p)); err != nil {
+		return err
+	}
+	if p.Name == "" {
+		return nil
+	}
+	if p.Explicit {
+		return tx.Put(tKeyIdx, markerKey(p.BucketID, p.Name), markerVal)
+	}
+	return tx.Delete(tKeyIdx, markerKey(p.BucketID, p.Name))
+}
+
+// Package returns a package by ID.
+func (s *Service) Package(ctx context.Context, id int64) (Package, error) {
+	var p pkgRec
+	err := s.view(ctx, func(tx catalog.Tx) (err error) { p, err = getPackage(tx, id); return })
+	return p.public(), err
+}
+
+// PackageByName returns the package name of the bucket bucketName.
+func (s *Service) PackageByName(ctx context.Context, bucketName, name string) (Package, error) {
+	var p pkgRec
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		b, err := getBucketByName(tx, bucketName)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if p, ok, err = findPackage(tx, b.ID, name); err != nil {
+			return err
+		} else if !ok {
+			return errorf(CodeNoSuchPackage, "package %q does not exist in bucket %q", name, bucketName)
+		}
+		return nil
+	})
+	return p.public(), err
+}
+
+// ListPackages returns a bucket's packages in name order.
+func (s *Service) ListPackages(ctx context.Context, bucketID int64) ([]Package, error) {
+	out := []Package{}
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		if _, err := getBucket(tx, bucketID); err != nil {
+			return err
+		}
+		prefix := u64(bucketID)
+		var err error
+		tx.Scan(tPkgName, prefix, func(k, v []byte) bool {
+			if !bytes.HasPrefix(k, prefix) {
+				return false
+			}
+			var p pkgRec
+			if p, err = getPackage(tx, getU64(v)); err != nil {
+				return false
+			}
+			out = append(out, p.public())
+			return true
+		})
+		return err
+	})
+	return out, err
+}
+
+// DeletePackage removes a package and its objects.
+func (s *Service) DeletePackage(ctx context.Context, id int64) error {
+	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		p, err := getPackage(tx, id)
+		if err != nil {
+			return err
+		}
+		return s.deletePackageTx(tx, r, p)
+	})
+}
+
+func (s *Service) deletePackageTx(tx catalog.Tx, r *refs, p pkgRec) error {
+	var ids []int64
+	prefix := u64(p.ID)
+	tx.Scan(tPathIdx, prefix, func(k, v []byte) bool {
+		if !bytes.HasPrefix(k, prefix) {
+			return false
+		}
+		ids = append(ids, getU64(v))
+		return true
+	})
+	for _, id := range ids {
+		o, err := getObj(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.removeObjTx(tx, r, o); err != nil {
+			return err
+		}
+	}
+	if p.Name != "" {
+		if err := tx.Delete(tKeyIdx, markerKey(p.BucketID, p.Name)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Delete(tPkgName, pkgNameKey(p.BucketID, p.Name)); err != nil {
+		return err
+	}
+	return tx.Delete(tPkg, u64(p.ID))
+}
+
+func packageEmpty(tx catalog.Tx, id int64) bool {
+	prefix := u64(id)
+	empty := true
+	tx.Scan(tPathIdx, prefix, func(k, _ []byte) bool {
+		empty = !bytes.HasPrefix(k, prefix)
+		return false
+	})
+	return empty
+}
+
+// dropIfUnused removes an implicit package once its last object is gone:
+// to S3 it was only ever a folder implied by its keys.
+func (s *Service) dropIfUnused(tx catalog.Tx, r *refs, pkgID int64) error {
+	p, err := getPackage(tx, pkgID)
+	if err != nil {
+		return nil
+	}
+	if p.Explicit || !packageEmpty(tx, p.ID) {
+		return nil
+	}
+	return s.deletePackageTx(tx, r, p)
+}

@@ -1,0 +1,339 @@
+// Package gateway is jcsgw's domain: buckets, packages, objects, uploads
+// and user spaces, with every rule both fronts share. The fronts translate
+// HTTP to calls of Service and back; nothing else decides anything.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"jcsgw/backends"
+	"jcsgw/catalog"
+)
+
+// ShardStore keeps a user space's content-addressed blobs.
+type ShardStore interface {
+	// Create starts a blob; its writer commits it under a name once the
+	// bytes are complete, or aborts it.
+	Create(ctx context.Context) (backends.BlobWriter, error)
+	// Open reads n bytes of a blob from off (n < 0: to the end).
+	Open(ctx context.Context, name string, off, n int64) (io.ReadCloser, error)
+	Remove(ctx context.Context, name string) error
+	List(ctx context.Context, fn func(name string) error) error
+	SweepTemp(ctx context.Context, age time.Duration) (int, error)
+}
+
+// DefaultSpaceID is the built-in user space.
+const DefaultSpaceID int64 = 1
+
+// Config assembles a Service.
+type Config struct {
+	Catalog catalog.Store
+	// Default is the shard store of the built-in user space.
+	Default ShardStore
+	Logger  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the gateway. It is safe for concurrent use.
+type Service struct {
+	cat    catalog.Store
+	log    *slog.Logger
+	nowFn  func() time.Time
+	mu     sync.RWMutex
+	spaces map[int64]ShardStore
+	// stripes serialise, per blob name, placing a blob with adding its
+	// reference, against finding a count at zero and removing the blob.
+	stripes [256]sync.Mutex
+}
+
+// New opens the service over its catalog and stores, and repairs what a
+// crash may have left: temp files and blobs that no object references.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Catalog == nil || cfg.Default == nil {
+		return nil, errors.New("gateway: a catalog and a default store are required")
+	}
+	s := &Service{
+		cat:    cfg.Catalog,
+		log:    cfg.Logger,
+		nowFn:  cfg.Now,
+		spaces: map[int64]ShardStore{DefaultSpaceID: cfg.Default},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.nowFn == nil {
+		s.nowFn = time.Now
+	}
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return s.nowFn().Round(time.Microsecond) }
+
+func (s *Service) space(id int64) (ShardStore, error) {
+	if id == 0 {
+		id = DefaultSpaceID
+	}
+	s.mu.RLock()
+	st, ok := s.spaces[id]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, errorf(CodeBadArgument, "user space %d does not exist or is not usable for storing data", id)
+	}
+	return st, nil
+}
+
+// recover runs before serving: nothing is in flight, so every temp file is
+// stale and every blob without a reference is an orphan of a crash between
+// placing the blob and committing its object.
+func (s *Service) recover(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, st := range s.spaces {
+		if n, err := st.SweepTemp(ctx, 0); err != nil {
+			return fmt.Errorf("gateway: sweep temp files of space %d: %w", id, err)
+		} else if n > 0 {
+			s.log.Info("removed stale temp files", "space", id, "count", n)
+		}
+		var orphans []string
+		err := s.cat.View(ctx, func(tx catalog.Tx) error {
+			return st.List(ctx, func(name string) error {
+				if tx.Get(tRef, refKey(id, name)) == nil {
+					orphans = append(orphans, name)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("gateway: reconcile space %d: %w", id, err)
+		}
+		for _, name := range orphans {
+			if err := st.Remove(ctx, name); err != nil {
+				return fmt.Errorf("gateway: remove orphan blob: %w", err)
+			}
+		}
+		if len(orphans) > 0 {
+			s.log.Info("removed orphan blobs", "space", id, "count", len(orphans))
+		}
+	}
+	return nil
+}
+
+func refKey(space int64, name string) []byte { return cat(u64(space), []byte(name)) }
+
+// blobRef names one blob of one space.
+type blobRef struct {
+	space int64
+	name  string
+}
+
+// refs collects reference changes made inside a transaction so that blobs
+// whose count reached zero can be removed after it commits.
+type refs struct {
+	zeros []blobRef
+}
+
+func (r *refs) add(tx catalog.Tx, space int64, name string, delta int64) error {
+	k := refKey(space, name)
+	n := getU64(tx.Get(tRef, k)) + delta
+	if n < 0 {
+		return fmt.Errorf("gateway: reference count of %s below zero", name)
+	}
+	if n == 0 {
+		r.zeros = append(r.zeros, blobRef{space, name})
+		return tx.Delete(tRef, k)
+	}
+	return tx.Put(tRef, k, u64(n))
+}
+
+func (r *refs) addBlocks(tx catalog.Tx, space int64, blocks []Block, delta int64) error {
+	for _, b := range blocks {
+		if err := r.add(tx, space, b.Hash, delta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func stripeOf(name string) int {
+	var h byte
+	for i := 0; i < len(name); i++ {
+		h = h*31 + name[i]
+	}
+	return int(h)
+}
+
+// lockBlobs takes the stripes of names in ascending order, so that two
+// writers can never wait on each other.
+func (s *Service) lockBlobs(names []string) func() {
+	idx := make([]int, 0, len(names))
+	for _, n := range names {
+		idx = append(idx, stripeOf(n))
+	}
+	sort.Ints(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.stripes[i].Lock()
+	}
+	return func() {
+		for i := len(idx) - 1; i >= 0; i-- {
+			s.stripes[idx[i]].Unlock()
+		}
+	}
+}
+
+// dropUnreferenced removes blobs whose count is zero, checking again under
+// the blob's stripe so that a writer that just re-added the content keeps it.
+func (s *Service) dropUnreferenced(ctx context.Context, blobs []blobRef) {
+	ctx = context.WithoutCancel(ctx)
+	for _, b := range blobs {
+		st, err := s.space(b.space)
+		if err != nil {
+			continue
+		}
+		unlock := s.lockBlobs([]string{b.name})
+		var live bool
+		_ = s.cat.View(ctx, func(tx catalog.Tx) error {
+			live = tx.Get(tRef, refKey(b.space, b.name)) != nil
+			return nil
+		})
+		if !live {
+			if err := st.Remove(ctx, b.name); err != nil {
+				s.log.Warn("remove unreferenced blob", "space", b.space, "blob", b.name, "err", err)
+			}
+		}
+		unlock()
+	}
+}
+
+// staged is a body written to a temp blob, hashed, not yet placed.
+type staged struct {
+	space int64
+	w     backends.BlobWriter
+	block Block
+	md5   string
+	sha   []byte
+	ck    string
+	algo  string
+	done  bool
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// stage streams body into a temp blob of the space while hashing it.
+func (s *Service) stage(ctx context.Context, spaceID int64, body io.Reader, size int64, algo string) (*staged, error) {
+	if spaceID == 0 {
+		spaceID = DefaultSpaceID
+	}
+	st, err := s.space(spaceID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := st.Create(ctx)
+	if err != nil {
+		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
+	}
+	d := newDigester(algo)
+	bp := bufPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(w, io.TeeReader(body, d), *bp)
+	bufPool.Put(bp)
+	if err == nil && size >= 0 && n != size {
+		err = errorf(CodeIncompleteBody, "the body has %d bytes but %d were announced", n, size)
+	}
+	if err != nil {
+		w.Abort()
+		var ge *Error
+		if errors.As(err, &ge) {
+			return nil, err
+		}
+		return nil, wrapErr(CodeIncompleteBody, err, "the body could not be read to its end")
+	}
+	if err := ctx.Err(); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	sum := d.sha.Sum(nil)
+	return &staged{
+		space: spaceID, w: w,
+		block: Block{Hash: FullHash(sum), Size: n},
+		md5:   d.md5Hex(), sha: sum, ck: d.checksum(), algo: d.algo,
+	}, nil
+}
+
+func (st *staged) discard() {
+	if st != nil && !st.done {
+		st.done = true
+		st.w.Abort()
+	}
+}
+
+// commit places staged blobs and runs fn in one catalog transaction while
+// holding their stripes; fn must add a reference for every blob it keeps.
+// Blobs left without a reference (fn failed, or did not keep one) and blobs
+// whose count fn brought to zero are removed afterwards.
+func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalog.Tx, r *refs) error) error {
+	names := make([]string, 0, len(blobs))
+	for _, b := range blobs {
+		names = append(names, b.block.Hash)
+	}
+	unlock := s.lockBlobs(names)
+	var placeErr error
+	for _, b := range blobs {
+		if b.done {
+			continue
+		}
+		b.done = true
+		if err := b.w.Commit(ctx, b.block.Hash); err != nil && placeErr == nil {
+			placeErr = wrapErr(CodeOperationFailed, err, "cannot store data")
+		}
+	}
+	var r refs
+	err := placeErr
+	if err == nil {
+		err = s.cat.Batch(ctx, func(tx catalog.Tx) error {
+			r = refs{}
+			return fn(tx, &r)
+		})
+	}
+	unlock()
+	if err != nil {
+		// Nothing of fn stands; the placed blobs may now be unreferenced
+		// (dropUnreferenced re-checks, so a blob shared with others stays).
+		r.zeros = r.zeros[:0]
+		for _, b := range blobs {
+			r.zeros = append(r.zeros, blobRef{b.space, b.block.Hash})
+		}
+	}
+	s.dropUnreferenced(ctx, r.zeros)
+	return err
+}
+
+// update runs fn in a write transaction and then removes the blobs whose
+// last reference it dropped.
+func (s *Service) update(ctx context.Context, fn func(tx catalog.Tx, r *refs) error) error {
+	var r refs
+	err := s.cat.Batch(ctx, func(tx catalog.Tx) error {
+		r = refs{}
+		return fn(tx, &r)
+	})
+	if err != nil {
+		return err
+	}
+	s.dropUnreferenced(ctx, r.zeros)
+	return nil
+}
+
+func (s *Service) view(ctx context.Context, fn func(tx catalog.Tx) error) error {
+	return s.cat.View(ctx, fn)
+}

@@ -1,0 +1,193 @@
+// Package jcsgw assembles the gateway: catalog, shard stores, the domain
+// service and both HTTP fronts on one listener. cmd/jcsgw and the
+// end-to-end tests build servers through it.
+package jcsgw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"jcsgw/backends"
+	"jcsgw/catalog"
+	"jcsgw/gateway"
+	"jcsgw/gateway/auth"
+	"jcsgw/jcsapi"
+	"jcsgw/s3api"
+)
+
+// Config is everything a server is built from.
+type Config struct {
+	DataDir   string
+	AccessKey string // with SecretKey: the key pair; both empty = generated and kept in DataDir
+	SecretKey string
+	// BaseDomain enables virtual-host-style S3 addressing (bucket.BaseDomain).
+	BaseDomain string
+	Logger     *slog.Logger
+}
+
+// Server is an assembled gateway.
+type Server struct {
+	cfg     Config
+	cat     *catalog.Bolt
+	svc     *gateway.Service
+	handler http.Handler
+	http    *http.Server
+	keys    staticKeys
+	// NewKey is true when this start generated the key pair.
+	NewKey bool
+}
+
+// credentials is the file that keeps a generated key pair.
+const credentialsFile = "credentials.json"
+
+type staticKeys struct{ access, secret string }
+
+func (k staticKeys) SecretKey(access string) (string, bool) {
+	if access == k.access {
+		return k.secret, true
+	}
+	return "", false
+}
+
+// Open builds a server over cfg.DataDir.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("jcsgw: a data directory is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("jcsgw: %w", err)
+	}
+	s := &Server{cfg: cfg}
+	var err error
+	if s.keys, s.NewKey, err = loadKeys(cfg); err != nil {
+		return nil, err
+	}
+	if s.cat, err = catalog.OpenBolt(filepath.Join(cfg.DataDir, "catalog.db")); err != nil {
+		return nil, err
+	}
+	store, err := backends.NewLocal(filepath.Join(cfg.DataDir, "spaces", "default"))
+	if err != nil {
+		s.cat.Close()
+		return nil, err
+	}
+	s.svc, err = gateway.New(ctx, gateway.Config{Catalog: s.cat, Default: store, Logger: cfg.Logger})
+	if err != nil {
+		s.cat.Close()
+		return nil, err
+	}
+	v := &auth.Verifier{Keys: s.keys}
+	s.handler = route(jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))
+	return s, nil
+}
+
+// route sends /v1 to the JCS front, the probes to themselves and the rest to S3.
+func route(jcs, s3 http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case p == "/v1" || strings.HasPrefix(p, "/v1/"):
+			jcs.ServeHTTP(w, r)
+		case p == "/healthz" || p == "/readyz":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write([]byte("ok\n"))
+		default:
+			s3.ServeHTTP(w, r)
+		}
+	})
+}
+
+func loadKeys(cfg Config) (staticKeys, bool, error) {
+	if cfg.AccessKey != "" || cfg.SecretKey != "" {
+		if cfg.AccessKey == "" || cfg.SecretKey == "" {
+			return staticKeys{}, false, errors.New("jcsgw: give both the access key and the secret key, or neither")
+		}
+		return staticKeys{cfg.AccessKey, cfg.SecretKey}, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, credentialsFile)
+	var kept struct {
+		AccessKey string `json:"accessKey"`
+		SecretKey string `json:"secretKey"`
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &kept); err != nil || kept.AccessKey == "" || kept.SecretKey == "" {
+			return staticKeys{}, false, fmt.Errorf("jcsgw: %s is damaged; remove it to generate a new key pair", path)
+		}
+		return staticKeys{kept.AccessKey, kept.SecretKey}, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return staticKeys{}, false, fmt.Errorf("jcsgw: %w", err)
+	}
+	kept.AccessKey = "JCS" + strings.ToUpper(randHex(8))
+	kept.SecretKey = randHex(20)
+	b, _ = json.MarshalIndent(kept, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return staticKeys{}, false, fmt.Errorf("jcsgw: keep the generated key: %w", err)
+	}
+	return staticKeys{kept.AccessKey, kept.SecretKey}, true, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Keys returns the server's access key pair.
+func (s *Server) Keys() (accessKey, secretKey string) { return s.keys.access, s.keys.secret }
+
+// Service is the domain service, for tools that work on the data dir.
+func (s *Server) Service() *gateway.Service { return s.svc }
+
+// Handler is the HTTP handler of both fronts.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, waits for requests in flight (up to ctx), and
+// closes the catalog.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	return errors.Join(err, s.cat.Close())
+}
+
+// Close stops at once and closes the catalog.
+func (s *Server) Close() error {
+	var err error
+	if s.http != nil {
+		err = s.http.Close()
+	}
+	return errors.Join(err, s.cat.Close())
+}
