@@ -1,0 +1,323 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"maps"
+
+	"jcsgw/catalog"
+)
+
+// S3 keys over the JCS model: key "P/rest" is path "rest" of package P, a
+// key without "/" is in the root package "", and "P/" is P's folder marker.
+
+// objectByKeyTx finds the S3 object at key. ok is false when there is none.
+func objectByKeyTx(tx catalog.Tx, b bucketRec, key string) (Object, objRec, bool, error) {
+	pkgName, path := SplitKey(key)
+	p, ok, err := findPackage(tx, b.ID, pkgName)
+	if err != nil || !ok {
+		return Object{}, objRec{}, false, err
+	}
+	if path == "" {
+		if !p.Explicit || pkgName == "" {
+			return Object{}, objRec{}, false, nil
+		}
+		return markerObject(p), objRec{}, true, nil
+	}
+	o, ok, err := findObj(tx, p.ID, path)
+	if err != nil || !ok || !o.visible() {
+		return Object{}, objRec{}, false, err
+	}
+	return o.public(p.Name), o, true, nil
+}
+
+func noSuchKey(bucket, key string) error {
+	return errorf(CodeNoSuchKey, "the key %q does not exist in bucket %q", key, bucket)
+}
+
+// ObjectByKey returns the S3 object at key.
+func (s *Service) ObjectByKey(ctx context.Context, bucket, key string) (Object, error) {
+	var out Object
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		o, _, ok, err := objectByKeyTx(tx, b, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchKey(bucket, key)
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// packageForWrite returns the package an S3 write of a key lands in,
+// creating it (implicit) if needed.
+func (s *Service) packageForWrite(tx catalog.Tx, b bucketRec, name string) (pkgRec, error) {
+	p, ok, err := findPackage(tx, b.ID, name)
+	if err != nil || ok {
+		return p, err
+	}
+	return s.newPackageTx(tx, b.ID, name, false)
+}
+
+// PutKey writes the S3 object at key.
+func (s *Service) PutKey(ctx context.Context, bucket, key string, in PutInput) (Object, error) {
+	if err := ValidateKey(key); err != nil {
+		return Object{}, err
+	}
+	if _, err := s.BucketByName(ctx, bucket); err != nil {
+		return Object{}, err
+	}
+	pkgName, path := SplitKey(key)
+	if path == "" {
+		return s.putMarker(ctx, bucket, pkgName, in)
+	}
+	st, err := s.stage(ctx, in.SpaceID, in.Body, in.Size, in.ChecksumAlgorithm)
+	if err != nil {
+		return Object{}, err
+	}
+	if err := checkDigests(st, &in); err != nil {
+		st.discard()
+		return Object{}, err
+	}
+	var out Object
+	err = s.commit(ctx, []*staged{st}, func(tx catalog.Tx, r *refs) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		p, err := s.packageForWrite(tx, b, pkgName)
+		if err != nil {
+			return err
+		}
+		o, err := s.putTx(tx, r, p, path, st, &in)
+		out = o.public(p.Name)
+		return err
+	})
+	return out, err
+}
+
+// putMarker handles a PUT of "P/": it makes package P explicit. The marker
+// holds no bytes, so a body is refused rather than silently dropped.
+func (s *Service) putMarker(ctx context.Context, bucket, pkgName string, in PutInput) (Object, error) {
+	if in.Body != nil {
+		var one [1]byte
+		if n, _ := io.ReadFull(in.Body, one[:]); n > 0 {
+			return Object{}, errorf(CodeInvalidRequest, "the key %q is the folder marker of package %q and must be empty; "+
+				"put the data under a longer key", pkgName+"/", pkgName)
+		}
+	}
+	if err := ValidatePackageName(pkgName); err != nil {
+		return Object{}, err
+	}
+	var out Object
+	err := s.update(ctx, func(tx catalog.Tx, _ *refs) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		p, ok, err := findPackage(tx, b.ID, pkgName)
+		if err != nil {
+			return err
+		}
+		if err := checkWriteConditions(objRec{ETag: emptyMD5}, ok && p.Explicit, in.IfMatch, in.IfNoneMatch); err != nil {
+			return err
+		}
+		if !ok {
+			if p, err = s.newPackageTx(tx, b.ID, pkgName, true); err != nil {
+				return err
+			}
+		} else if !p.Explicit {
+			p.Explicit = true
+			if err := s.putPackageTx(tx, p); err != nil {
+				return err
+			}
+		}
+		out = markerObject(p)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteKey removes the S3 object at key; an absent key is not an error.
+// Deleting "P/" removes P's mark, and P itself if it is empty.
+func (s *Service) DeleteKey(ctx context.Context, bucket, key string) error {
+	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		pkgName, path := SplitKey(key)
+		p, ok, err := findPackage(tx, b.ID, pkgName)
+		if err != nil || !ok {
+			return err
+		}
+		if path == "" {
+			if !p.Explicit || pkgName == "" {
+				return nil
+			}
+			p.Explicit = false
+			if err := s.putPackageTx(tx, p); err != nil {
+				return err
+			}
+			return s.dropIfUnused(tx, r, p.ID)
+		}
+		o, ok, err := findObj(tx, p.ID, path)
+		if err != nil || !ok || !o.visible() {
+			return err
+		}
+		if err := s.removeObjTx(tx, r, o); err != nil {
+			return err
+		}
+		return s.dropIfUnused(tx, r, p.ID)
+	})
+}
+
+// SetTags replaces an object's tag set; nil removes every tag.
+func (s *Service) SetTags(ctx context.Context, bucket, key string, tags map[string]string) error {
+	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		_, o, ok, err := objectByKeyTx(tx, b, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchKey(bucket, key)
+		}
+		if o.ID == 0 {
+			return errorf(CodeInvalidRequest, "a package's folder marker cannot carry tags")
+		}
+		o.Tags = maps.Clone(tags)
+		return tx.Put(tObj, u64(o.ID), enc(o))
+	})
+}
+
+// CopyKey copies an S3 object. The copy shares the source's blobs when both
+// live in the same user space, so no bytes move.
+func (s *Service) CopyKey(ctx context.Context, in CopyInput) (Object, error) {
+	if err := ValidateKey(in.DstKey); err != nil {
+		return Object{}, err
+	}
+	if in.ChecksumAlgorithm != "" && !ValidChecksumAlgorithm(in.ChecksumAlgorithm) {
+		return Object{}, errorf(CodeBadArgument, "unknown checksum algorithm %q", in.ChecksumAlgorithm)
+	}
+	src, err := s.ObjectByKey(ctx, in.SrcBucket, in.SrcKey)
+	if err != nil {
+		return Object{}, err
+	}
+	if err := CheckConditions(src, in.SrcConditions); err != nil {
+		if CodeOf(err) == CodeNotModified {
+			// For a copy source, a failed If-None-Match/If-Modified-Since is a 412.
+			return Object{}, errorf(CodePreconditionFailed, "%s", MessageOf(err))
+		}
+		return Object{}, err
+	}
+	if in.SrcBucket == in.DstBucket && in.SrcKey == in.DstKey && !in.ReplaceMeta && !in.ReplaceTags && in.ChecksumAlgorithm == "" {
+		return Object{}, errorf(CodeInvalidRequest, "this copy request is illegal because it is trying to copy an object to itself "+
+			"without changing the object's metadata, storage class, website redirect location or encryption attributes")
+	}
+	dstPkg, dstPath := SplitKey(in.DstKey)
+	if dstPath == "" {
+		if src.Size != 0 {
+			return Object{}, errorf(CodeInvalidRequest, "the key %q is a package's folder marker and must be empty", in.DstKey)
+		}
+		return s.putMarker(ctx, in.DstBucket, dstPkg, PutInput{IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch})
+	}
+	ck := src.Checksum
+	if in.ChecksumAlgorithm != "" && (ck == nil || ck.Algorithm != in.ChecksumAlgorithm || ck.Type != ChecksumFullObject) {
+		v, err := s.checksumOf(ctx, src, in.ChecksumAlgorithm)
+		if err != nil {
+			return Object{}, err
+		}
+		ck = &Checksum{Algorithm: in.ChecksumAlgorithm, Value: v, Type: ChecksumFullObject}
+	}
+	var out Object
+	err = s.update(ctx, func(tx catalog.Tx, r *refs) error {
+		sb, err := getBucketByName(tx, in.SrcBucket)
+		if err != nil {
+			return err
+		}
+		cur, srcRec, ok, err := objectByKeyTx(tx, sb, in.SrcKey)
+		if err != nil {
+			return err
+		}
+		if !ok || cur.ETag != src.ETag || cur.UpdateTime != src.UpdateTime {
+			return errorf(CodeOperationFailed, "the source object changed during the copy; try again")
+		}
+		db, err := getBucketByName(tx, in.DstBucket)
+		if err != nil {
+			return err
+		}
+		p, err := s.packageForWrite(tx, db, dstPkg)
+		if err != nil {
+			return err
+		}
+		old, exists, err := findObj(tx, p.ID, dstPath)
+		if err != nil {
+			return err
+		}
+		if err := checkWriteConditions(old, exists && old.visible(), in.IfMatch, in.IfNoneMatch); err != nil {
+			return err
+		}
+		now := s.now()
+		o := objRec{
+			PackageID: p.ID, BucketID: db.ID, Path: dstPath, Size: src.Size, FileHash: src.FileHash,
+			ETag: src.ETag, Redundancy: RedundancyNone, Created: now, Updated: now,
+			SpaceID: src.SpaceID, Meta: src.Meta, Tags: maps.Clone(src.Tags), Checksum: ck,
+			Parts: src.PartsCount, Blocks: append([]Block(nil), src.Blocks...), PartSizes: srcRec.PartSizes,
+		}
+		if o.SpaceID == 0 {
+			o.SpaceID = DefaultSpaceID
+		}
+		if in.ReplaceMeta {
+			o.Meta = in.Meta
+		}
+		if in.ReplaceTags {
+			o.Tags = maps.Clone(in.Tags)
+		}
+		// Reference the new copy before releasing the old: when the copy
+		// replaces its own source, the shared blobs must never reach zero.
+		if err := r.addBlocks(tx, o.SpaceID, o.Blocks, 1); err != nil {
+			return err
+		}
+		if exists {
+			o.ID, o.Created = old.ID, old.Created
+			if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
+				return err
+			}
+			if err := s.dropJPartsTx(tx, r, old); err != nil {
+				return err
+			}
+		} else if o.ID, err = tx.NextID("object"); err != nil {
+			return err
+		}
+		out = o.public(p.Name)
+		return writeObjTx(tx, p.Name, o)
+	})
+	return out, err
+}
+
+// checksumOf computes an S3 checksum of an object's content.
+func (s *Service) checksumOf(ctx context.Context, o Object, algo string) (string, error) {
+	rc, err := s.Open(ctx, o, 0, -1)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	d := newDigester(algo)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	if _, err := io.CopyBuffer(d, rc, *bp); err != nil {
+		return "", wrapErr(CodeOperationFailed, err, "cannot read the source object")
+	}
+	return d.checksum(), nil
+}
