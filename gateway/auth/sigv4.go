@@ -1,0 +1,634 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	algoV4        = "AWS4-HMAC-SHA256"
+	scopeTerminal = "aws4_request"
+	amzDateLayout = "20060102T150405Z"
+	scopeLayout   = "20060102"
+
+	unsignedPayload = "UNSIGNED-PAYLOAD"
+	// emptySHA256 is the hex SHA-256 of the empty string.
+	emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+// v4Auth is a parsed SigV4 authorization, from either the Authorization
+// header or the presigned query parameters.
+type v4Auth struct {
+	accessKey     string
+	scopeDate     string // YYYYMMDD, as sent
+	region        string
+	service       string
+	signedHeaders []string // lowercase names, in the order sent
+	signedRaw     string   // SignedHeaders exactly as sent
+	signature     []byte   // decoded
+
+	amzDate string    // timestamp line of the string to sign
+	t       time.Time // amzDate parsed
+}
+
+func (a *v4Auth) scope() string {
+	return a.scopeDate + "/" + a.region + "/" + a.service + "/" + scopeTerminal
+}
+
+// parseV4Authorization parses
+//
+//	AWS4-HMAC-SHA256 Credential=AKID/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=<64 hex>
+//
+// Clients differ in whitespace around the commas, so components are trimmed;
+// each must appear exactly once. The returned message never echoes the
+// header value.
+func parseV4Authorization(h string) (*v4Auth, string) {
+	rest, ok := strings.CutPrefix(h, algoV4)
+	if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+		return nil, "the authorization header is malformed; the algorithm must be " + algoV4
+	}
+	var cred, signed, sig string
+	var seenCred, seenSigned, seenSig bool
+	for _, part := range strings.Split(rest, ",") {
+		part = strings.TrimSpace(part)
+		k, val, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, "the authorization header is malformed; components must be key=value"
+		}
+		switch k {
+		case "Credential":
+			if seenCred {
+				return nil, "the authorization header is malformed; duplicate Credential"
+			}
+			cred, seenCred = val, true
+		case "SignedHeaders":
+			if seenSigned {
+				return nil, "the authorization header is malformed; duplicate SignedHeaders"
+			}
+			signed, seenSigned = val, true
+		case "Signature":
+			if seenSig {
+				return nil, "the authorization header is malformed; duplicate Signature"
+			}
+			sig, seenSig = val, true
+		default:
+			return nil, "the authorization header is malformed; unexpected component"
+		}
+	}
+	if !seenCred || !seenSigned || !seenSig {
+		return nil, "the authorization header is malformed; Credential, SignedHeaders and Signature are required"
+	}
+	a := &v4Auth{}
+	if msg := a.setCredential(cred); msg != "" {
+		return nil, msg
+	}
+	if msg := a.setSignedHeaders(signed); msg != "" {
+		return nil, msg
+	}
+	if msg := a.setSignature(sig); msg != "" {
+		return nil, msg
+	}
+	return a, ""
+}
+
+// setCredential parses AKID/date/region/service/aws4_request. The access key
+// is everything before the last four components, so keys containing '/'
+// still parse; the scope components are validated for shape only (any region;
+// the service is checked by the caller).
+func (a *v4Auth) setCredential(cred string) string {
+	parts := strings.Split(cred, "/")
+	n := len(parts)
+	if n < 5 {
+		return "the credential is malformed; expected \"<access-key>/<date>/<region>/<service>/aws4_request\""
+	}
+	a.accessKey = strings.Join(parts[:n-4], "/")
+	a.scopeDate, a.region, a.service = parts[n-4], parts[n-3], parts[n-2]
+	if a.accessKey == "" {
+		return "the credential is malformed; missing access key"
+	}
+	if len(a.scopeDate) != 8 {
+		return "the credential is malformed; invalid date"
+	}
+	if _, err := time.Parse(scopeLayout, a.scopeDate); err != nil {
+		return "the credential is malformed; invalid date"
+	}
+	if a.region == "" || !isScopeToken(a.region) {
+		return "the credential is malformed; invalid region"
+	}
+	if a.service == "" || !isScopeToken(a.service) {
+		return "the credential is malformed; invalid service"
+	}
+	if parts[n-1] != scopeTerminal {
+		return "the credential is malformed; the scope must end with aws4_request"
+	}
+	return ""
+}
+
+// isScopeToken keeps scope components printable and free of separators, so
+// that the scope line of the string to sign is unambiguous.
+func isScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *v4Auth) setSignedHeaders(s string) string {
+	if s == "" {
+		return "SignedHeaders is empty"
+	}
+	names := strings.Split(s, ";")
+	seen := make(map[string]bool, len(names))
+	hasHost := false
+	for _, n := range names {
+		if n == "" || n != strings.ToLower(n) || strings.ContainsAny(n, " \t:\r\n") {
+			return "SignedHeaders is malformed"
+		}
+		if seen[n] {
+			return "SignedHeaders contains a duplicate header"
+		}
+		seen[n] = true
+		if n == "host" {
+			hasHost = true
+		}
+	}
+	if !hasHost {
+		return "SignedHeaders must include host"
+	}
+	a.signedHeaders, a.signedRaw = names, s
+	return ""
+}
+
+func (a *v4Auth) setSignature(s string) string {
+	if len(s) != 2*sha256.Size {
+		return "the signature is malformed"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return "the signature is malformed"
+	}
+	a.signature = b
+	return ""
+}
+
+// setAmzDate parses the ISO 8601 basic timestamp. It reports whether the
+// value parsed and whether its day matches the credential scope date, which
+// S3 requires.
+func (a *v4Auth) setAmzDate(s string) (parsed, scopeMatches bool) {
+	t, err := time.Parse(amzDateLayout, s)
+	if err != nil || len(s) != len(amzDateLayout) {
+		return false, false
+	}
+	a.amzDate, a.t = s, t
+	return true, t.Format(scopeLayout) == a.scopeDate
+}
+
+// headerTime finds the request timestamp for header authentication:
+// X-Amz-Date, or else the Date header (which SigV4 permits). The string to
+// sign always carries the ISO 8601 basic form.
+func headerTime(r *http.Request) (string, bool) {
+	if s := r.Header.Get("X-Amz-Date"); s != "" {
+		return s, true
+	}
+	if s := r.Header.Get("Date"); s != "" {
+		t, err := http.ParseTime(s)
+		if err != nil {
+			return "", false
+		}
+		return t.UTC().Format(amzDateLayout), true
+	}
+	return "", false
+}
+
+// signingKey derives the SigV4 signing key for a scope.
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, scopeTerminal)
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// v4Match is the outcome of a successful SigV4 check.
+type v4Match struct {
+	key     []byte // signing key, needed to verify chunk signatures
+	seed    string // hex of the request signature, seeds the chunk chain
+	payload string // payload hash that made the signature match
+}
+
+// verifyV4 recomputes the signature for every candidate canonical form and
+// accepts the request if one matches. Candidates exist because clients differ
+// in harmless ways that the server cannot see (whether a path was
+// re-encoded, whether a default port was dropped from Host, which payload
+// placeholder a presigner used); every candidate describes the same request as
+// the gateway will interpret it, so accepting any of them grants nothing more.
+func verifyV4(r *http.Request, a *v4Auth, secret string, paths []string, query string, payloads []string) (v4Match, bool) {
+	key := signingKey(secret, a.scopeDate, a.region, a.service)
+	scope := a.scope()
+	for _, host := range hostCandidates(r) {
+		headers := canonicalHeaders(r, a.signedHeaders, host)
+		for _, p := range paths {
+			for _, payload := range payloads {
+				cr := r.Method + "\n" + p + "\n" + query + "\n" + headers + "\n" + a.signedRaw + "\n" + payload
+				sts := algoV4 + "\n" + a.amzDate + "\n" + scope + "\n" + sha256Hex(cr)
+				sig := hmacSHA256(key, sts)
+				if hmac.Equal(sig, a.signature) {
+					return v4Match{key: key, seed: hex.EncodeToString(sig), payload: payload}, true
+				}
+			}
+		}
+	}
+	return v4Match{}, false
+}
+
+// hostCandidates returns the Host as sent and, if it carries a default port,
+// the host without it: the AWS SDKs sign the host without :80/:443 even when
+// the URL spells the port out.
+func hostCandidates(r *http.Request) []string {
+	h := r.Host
+	if h == "" && r.URL != nil {
+		h = r.URL.Host
+	}
+	out := []string{h}
+	for _, p := range []string{":80", ":443"} {
+		if s, ok := strings.CutSuffix(h, p); ok && s != "" && !strings.HasSuffix(s, ":") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// canonicalHeaders builds the CanonicalHeaders block (each line ends in
+// "\n"). Values are trimmed with inner runs of spaces collapsed, multiple
+// values joined with ','. Host and Content-Length need special care because
+// net/http moves them out of r.Header.
+func canonicalHeaders(r *http.Request, names []string, host string) string {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte(':')
+		switch n {
+		case "host":
+			b.WriteString(collapseSpaces(host))
+		case "content-length":
+			if vs := r.Header.Values("Content-Length"); len(vs) > 0 {
+				writeValues(&b, vs)
+			} else if r.ContentLength >= 0 {
+				b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+			}
+		case "transfer-encoding":
+			if vs := r.Header.Values("Transfer-Encoding"); len(vs) > 0 {
+				writeValues(&b, vs)
+			} else {
+				b.WriteString(strings.Join(r.TransferEncoding, ","))
+			}
+		default:
+			writeValues(&b, r.Header.Values(n))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func writeValues(b *strings.Builder, vs []string) {
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(collapseSpaces(v))
+	}
+}
+
+// collapseSpaces trims surrounding whitespace and turns runs of spaces into
+// one, as the canonical header rules require.
+func collapseSpaces(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "  ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prevSpace := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' {
+			if prevSpace {
+				continue
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// unsignedAmzHeader returns the name of an x-amz-* header that the signature
+// does not cover, or "". S3 refuses such requests, since otherwise anyone
+// relaying a signed request could add x-amz-* semantics (ACLs, metadata,
+// copy sources) to it. X-Amz-Content-Sha256 and X-Amz-Date are covered by the
+// string to sign itself when they are used.
+func unsignedAmzHeader(r *http.Request, signed []string) string {
+	set := make(map[string]bool, len(signed))
+	for _, s := range signed {
+		set[s] = true
+	}
+	for name := range r.Header {
+		ln := strings.ToLower(name)
+		if !strings.HasPrefix(ln, "x-amz-") || set[ln] {
+			continue
+		}
+		if ln == "x-amz-content-sha256" || ln == "x-amz-date" {
+			continue
+		}
+		return ln
+	}
+	return ""
+}
+
+// queryParam is one decoded query parameter, in the order sent.
+type queryParam struct {
+	key, value string
+	hasEq      bool // "k=" rather than "k"; SigV2 resources distinguish them
+}
+
+// parseQuery splits a raw query without dropping anything net/url would
+// silently drop (e.g. keys with ';'), because the canonical query must list
+// everything the client signed. '+' decodes to a space, matching what
+// r.URL.Query() gives the handlers, so the signature covers the values the
+// gateway acts on.
+func parseQuery(raw string) ([]queryParam, bool) {
+	var out []queryParam
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, val, hasEq := strings.Cut(part, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(val)
+		if err1 != nil || err2 != nil {
+			return nil, false
+		}
+		out = append(out, queryParam{key: dk, value: dv, hasEq: hasEq})
+	}
+	return out, true
+}
+
+// queryValues gathers the values of key (case-sensitive, as AWS treats
+// query parameter names).
+func queryValues(params []queryParam, key string) []string {
+	var vs []string
+	for _, p := range params {
+		if p.key == key {
+			vs = append(vs, p.value)
+		}
+	}
+	return vs
+}
+
+func hasQuery(params []queryParam, keys ...string) bool {
+	for _, p := range params {
+		for _, k := range keys {
+			if p.key == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// canonicalQuery encodes every parameter except skip with the AWS rules and
+// sorts by encoded key, then encoded value.
+func canonicalQuery(params []queryParam, skip string) string {
+	type kv struct{ k, v string }
+	list := make([]kv, 0, len(params))
+	for _, p := range params {
+		if p.key == skip {
+			continue
+		}
+		list = append(list, kv{uriEncode(p.key, true), uriEncode(p.value, true)})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].k != list[j].k {
+			return list[i].k < list[j].k
+		}
+		return list[i].v < list[j].v
+	})
+	var b strings.Builder
+	for i, p := range list {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+// uriEncode is the AWS UriEncode: every byte except the unreserved set
+// A-Z a-z 0-9 - _ . ~ is percent-encoded with upper-case hex; '/' is kept
+// when encodeSlash is false (paths).
+func uriEncode(s string, encodeSlash bool) string {
+	const hexdig = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		case c == '/' && !encodeSlash:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexdig[c>>4])
+			b.WriteByte(hexdig[c&15])
+		}
+	}
+	return b.String()
+}
+
+// rawPath is the request path exactly as it came over the wire. The server's
+// RequestURI is preferred because url.URL.EscapedPath may re-encode a path
+// that the client sent with unusual (but signed) escaping.
+func rawPath(r *http.Request) string {
+	if u := r.RequestURI; strings.HasPrefix(u, "/") {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		return u
+	}
+	if r.URL == nil {
+		return "/"
+	}
+	if op := r.URL.Opaque; op != "" {
+		// Client-side requests built the way the AWS SDK recommends:
+		// Opaque = "//host/path".
+		if i := strings.IndexByte(op, '?'); i >= 0 {
+			op = op[:i]
+		}
+		if s, ok := strings.CutPrefix(op, "//"); ok {
+			if i := strings.IndexByte(s, '/'); i >= 0 {
+				return s[i:]
+			}
+			return "/"
+		}
+		return op
+	}
+	if p := r.URL.EscapedPath(); p != "" {
+		return p
+	}
+	return "/"
+}
+
+// s3Paths are the canonical URI candidates for S3, which encodes the path
+// once and does not normalize it: the path as sent, and the AWS encoding of
+// the decoded path (for clients that send looser escaping than they sign).
+func s3Paths(r *http.Request) []string {
+	raw := rawPath(r)
+	out := []string{raw}
+	if r.URL != nil && r.URL.Path != "" {
+		out = appendUnique(out, uriEncode(r.URL.Path, false))
+	}
+	return out
+}
+
+// jcsPaths adds the doubly encoded forms: SigV4 for services other than S3
+// encodes the (already encoded) path again, which is what the SDK signer does
+// by default.
+func jcsPaths(r *http.Request) []string {
+	out := s3Paths(r)
+	for _, p := range out {
+		out = appendUnique(out, uriEncode(p, false))
+	}
+	return out
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// authorizationHeader returns the Authorization header; more than one is
+// refused rather than guessing which one the client meant.
+func authorizationHeader(r *http.Request) (string, *Error) {
+	vs := r.Header.Values("Authorization")
+	switch {
+	case len(vs) == 0:
+		return "", nil
+	case len(vs) > 1:
+		return "", newError(CodeInvalidArgument, "Only one Authorization header is allowed")
+	}
+	return strings.TrimSpace(vs[0]), nil
+}
+
+// v4QueryKeys mark a SigV4 presigned request.
+var v4QueryKeys = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"}
+
+// singleQuery returns the one value of key; absent or repeated parameters are
+// reported, since a repeated auth parameter is ambiguous.
+func singleQuery(params []queryParam, key string) (string, *Error) {
+	vs := queryValues(params, key)
+	switch len(vs) {
+	case 0:
+		return "", newError(CodeAuthorizationQueryParametersError, "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+	case 1:
+		return vs[0], nil
+	}
+	return "", newError(CodeAuthorizationQueryParametersError, "Duplicate query parameter "+key)
+}
+
+// parseV4Query parses the presigned parameters shared by S3 and JCS. The
+// expiry parameter differs between the two fronts and is handled by callers.
+func parseV4Query(params []queryParam) (*v4Auth, *Error) {
+	var vals [5]string
+	for i, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
+		s, err := singleQuery(params, k)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = s
+	}
+	if vals[0] != algoV4 {
+		return nil, newError(CodeAuthorizationQueryParametersError, "X-Amz-Algorithm only supports \""+algoV4+"\"")
+	}
+	a := &v4Auth{}
+	if msg := a.setCredential(vals[1]); msg != "" {
+		return nil, newError(CodeAuthorizationQueryParametersError, msg)
+	}
+	if parsed, match := a.setAmzDate(vals[2]); !parsed {
+		return nil, newError(CodeAuthorizationQueryParametersError, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+	} else if !match {
+		return nil, newError(CodeAuthorizationQueryParametersError, "The date in X-Amz-Credential does not match X-Amz-Date")
+	}
+	if msg := a.setSignedHeaders(vals[3]); msg != "" {
+		return nil, newError(CodeAuthorizationQueryParametersError, msg)
+	}
+	if msg := a.setSignature(vals[4]); msg != "" {
+		return nil, newError(CodeAuthorizationQueryParametersError, msg)
+	}
+	return a, nil
+}
+
+// parseExpires validates a presigned validity in seconds (1..604800); name
+// is the parameter it came from, for the message.
+func parseExpires(name, s string) (time.Duration, *Error) {
+	n, ok := parseDecimal(s)
+	switch {
+	case !ok && strings.HasPrefix(s, "-"):
+		return 0, newError(CodeAuthorizationQueryParametersError, name+" must be non-negative")
+	case !ok:
+		return 0, newError(CodeAuthorizationQueryParametersError, name+" should be a number")
+	case n < 1:
+		return 0, newError(CodeAuthorizationQueryParametersError, name+" must be at least 1 second")
+	case n > maxPresignExpiry:
+		return 0, newError(CodeAuthorizationQueryParametersError, name+" must be less than a week (in seconds) that is, the given "+name+" must be less than 604800 seconds")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// parseDecimal parses a non-negative decimal integer without sign, spaces or
+// overflow.
+func parseDecimal(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}

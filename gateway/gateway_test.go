@@ -1,0 +1,302 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"jcsgw/backends"
+	"jcsgw/catalog"
+)
+
+type fixture struct {
+	svc   *Service
+	cat   *catalog.Bolt
+	store *backends.Local
+	dir   string
+}
+
+func open(t *testing.T, dir string) *fixture {
+	t.Helper()
+	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
+	require.NoError(t, err)
+	store, err := backends.NewLocal(filepath.Join(dir, "store"))
+	require.NoError(t, err)
+	svc, err := New(context.Background(), Config{Catalog: cat, Default: store})
+	require.NoError(t, err)
+	return &fixture{svc: svc, cat: cat, store: store, dir: dir}
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := open(t, t.TempDir())
+	t.Cleanup(func() { f.cat.Close() })
+	return f
+}
+
+func (f *fixture) blobs(t *testing.T) []string {
+	var names []string
+	require.NoError(t, f.store.List(context.Background(), func(n string) error { names = append(names, n); return nil }))
+	return names
+}
+
+func read(t *testing.T, f *fixture, o Object) []byte {
+	rc, err := f.svc.Open(context.Background(), o, 0, -1)
+	require.NoError(t, err)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	return b
+}
+
+func put(t *testing.T, f *fixture, bucket, key string, data []byte) Object {
+	o, err := f.svc.PutKey(context.Background(), bucket, key, PutInput{Body: bytes.NewReader(data), Size: int64(len(data))})
+	require.NoError(t, err)
+	return o
+}
+
+func TestKeyMappingRoundTrips(t *testing.T) {
+	keys := []string{"a", "a/b", "a/", "a//b", "a/b/c/", "p/../x", "ü/ß", "a-b/x", "x y/z+w", strings.Repeat("k", MaxKeyLen)}
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("ab/-._ü/\x01%+")
+	for range 5000 {
+		n := 1 + r.IntN(20)
+		var sb strings.Builder
+		for range n {
+			sb.WriteRune(alphabet[r.IntN(len(alphabet))])
+		}
+		keys = append(keys, sb.String())
+	}
+	for _, k := range keys {
+		if ValidateKey(k) != nil {
+			continue
+		}
+		pkg, path := SplitKey(k)
+		assert.Equal(t, k, JoinKey(pkg, path), "key %q", k)
+		if path != "" {
+			assert.NoError(t, ValidatePath(pkg, path), "key %q: its path must be valid in its package", k)
+		}
+		assert.NotContains(t, pkg, "/")
+	}
+}
+
+func FuzzKeyMapping(f *testing.F) {
+	for _, s := range []string{"a", "a/b", "a/", "/a", "a//", "ü/x", "\x00", "a/\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if err := ValidateKey(key); err != nil {
+			if CodeOf(err) == CodeInternal || MessageOf(err) == "" {
+				t.Fatalf("refusal of %q has no reason", key)
+			}
+			return
+		}
+		pkg, path := SplitKey(key)
+		if JoinKey(pkg, path) != key {
+			t.Fatalf("%q does not round-trip: (%q, %q)", key, pkg, path)
+		}
+		if path != "" && ValidatePath(pkg, path) != nil {
+			t.Fatalf("accepted key %q maps to a refused path %q", key, path)
+		}
+	})
+}
+
+func TestDedupAndRefcounts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+	data := []byte("same bytes")
+	a := put(t, f, "bkt", "p/a", data)
+	b := put(t, f, "bkt", "q/b", data)
+	assert.Equal(t, a.FileHash, b.FileHash)
+	sum := sha256.Sum256(data)
+	assert.Equal(t, FullHash(sum[:]), a.FileHash)
+	assert.Len(t, f.blobs(t), 1, "identical content is stored once")
+
+	clones, err := f.svc.Clone(ctx, []Cloning{{ObjectID: a.ID, NewPackageID: a.PackageID, NewPath: "c"}})
+	require.NoError(t, err)
+	require.NotNil(t, clones[0])
+	assert.Len(t, f.blobs(t), 1, "clone copies no bytes")
+
+	require.NoError(t, f.svc.DeleteKey(ctx, "bkt", "p/a"))
+	require.NoError(t, f.svc.DeleteKey(ctx, "bkt", "q/b"))
+	assert.Len(t, f.blobs(t), 1, "the clone still references the blob")
+	assert.Equal(t, data, read(t, f, *clones[0]))
+	require.NoError(t, f.svc.DeleteObjects(ctx, []int64{clones[0].ID}))
+	assert.Empty(t, f.blobs(t), "the last reference takes the blob with it")
+
+	// Overwrite releases the old content.
+	put(t, f, "bkt", "p/x", []byte("v1"))
+	put(t, f, "bkt", "p/x", []byte("v2"))
+	assert.Len(t, f.blobs(t), 1)
+}
+
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestCutOffUploadKeepsOldObject(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+	old := put(t, f, "bkt", "p/obj", []byte("old content"))
+
+	cut := errors.New("connection reset")
+	_, err = f.svc.PutKey(ctx, "bkt", "p/obj", PutInput{Body: &failingReader{data: bytes.Repeat([]byte("n"), 3<<20), err: cut}, Size: 10 << 20})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, cut)
+
+	// Announced size not met: IncompleteBody, nothing stored.
+	_, err = f.svc.PutKey(ctx, "bkt", "p/obj", PutInput{Body: strings.NewReader("short"), Size: 100})
+	assert.Equal(t, CodeIncompleteBody, CodeOf(err))
+
+	cur, err := f.svc.ObjectByKey(ctx, "bkt", "p/obj")
+	require.NoError(t, err)
+	assert.Equal(t, old.FileHash, cur.FileHash)
+	assert.Equal(t, []byte("old content"), read(t, f, cur))
+	ents, err := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+	require.NoError(t, err)
+	assert.Empty(t, ents, "no temp file is left behind")
+	assert.Len(t, f.blobs(t), 1)
+}
+
+func TestRecoverySweepsTempAndOrphans(t *testing.T) {
+	dir := t.TempDir()
+	f := open(t, dir)
+	ctx := context.Background()
+	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+	kept := put(t, f, "bkt", "p/kept", []byte("kept"))
+	// A crash between placing a blob and committing its object leaves an
+	// orphan; one mid-write leaves a temp file.
+	w, err := f.store.Create(ctx)
+	require.NoError(t, err)
+	w.Write([]byte("orphan"))
+	orphan := FullHash(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, w.Commit(ctx, orphan))
+	tmp, err := f.store.Create(ctx)
+	require.NoError(t, err)
+	tmp.Write([]byte("half"))
+	require.NoError(t, f.cat.Close())
+
+	f = open(t, dir)
+	defer f.cat.Close()
+	assert.Equal(t, []string{kept.FileHash}, f.blobs(t))
+	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+	assert.Empty(t, ents)
+	o, err := f.svc.ObjectByKey(ctx, "bkt", "p/kept")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("kept"), read(t, f, o))
+}
+
+// refList is the S3 listing computed the obvious way, for comparison.
+func refList(keys []string, prefix, delim, after string, max int) (objs, cps []string, truncated bool) {
+	isCP := map[string]bool{}
+	var items []string
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		item, cp := k, false
+		if delim != "" {
+			if i := strings.Index(k[len(prefix):], delim); i >= 0 {
+				item, cp = k[:len(prefix)+i+len(delim)], true
+			}
+		}
+		if _, dup := isCP[item]; dup || item <= after {
+			continue
+		}
+		isCP[item] = cp
+		items = append(items, item)
+	}
+	sort.Strings(items)
+	if len(items) > max {
+		items, truncated = items[:max], true
+	}
+	for _, it := range items {
+		if isCP[it] {
+			cps = append(cps, it)
+		} else {
+			objs = append(objs, it)
+		}
+	}
+	return objs, cps, truncated
+}
+
+func TestListKeysMatchesReference(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+	keys := []string{"a/x", "a-b/x", "a/y/z", "a/y/w", "ab", "b", "b/c-d/e", "c/", "c/d", "z/a/b/c"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 300 {
+		segs := []string{"a", "a-b", "b", "c", "x", "-", "/"}
+		k := string(rune('a' + r.IntN(4)))
+		for range 1 + r.IntN(5) {
+			k += segs[r.IntN(len(segs))]
+		}
+		keys = append(keys, k+string(rune('0'+i%10)))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	for _, k := range keys {
+		var body []byte
+		if _, path := SplitKey(k); path != "" {
+			body = []byte(k) // folder markers stay empty
+		}
+		put(t, f, "bkt", k, body)
+	}
+	for _, prefix := range []string{"", "a", "a/", "b/c"} {
+		for _, delim := range []string{"", "/", "-", "x/"} {
+			for _, max := range []int{1, 7, 1000} {
+				var gotObjs, gotCPs, wantObjs, wantCPs []string
+				after := ""
+				for page := 0; ; page++ {
+					require.Less(t, page, 1000)
+					res, err := f.svc.ListKeys(ctx, "bkt", ListKeysInput{Prefix: prefix, Delimiter: delim, After: after, MaxKeys: max})
+					require.NoError(t, err)
+					wo, wc, wt := refList(keys, prefix, delim, after, max)
+					var ko []string
+					for _, o := range res.Objects {
+						ko = append(ko, o.Key())
+					}
+					assert.Equal(t, wo, ko, "objects prefix=%q delim=%q max=%d after=%q", prefix, delim, max, after)
+					assert.Equal(t, wc, res.CommonPrefixes, "prefixes prefix=%q delim=%q max=%d after=%q", prefix, delim, max, after)
+					assert.Equal(t, wt, res.IsTruncated)
+					gotObjs, gotCPs = append(gotObjs, ko...), append(gotCPs, res.CommonPrefixes...)
+					wantObjs, wantCPs = append(wantObjs, wo...), append(wantCPs, wc...)
+					if !res.IsTruncated {
+						break
+					}
+					after = res.NextAfter
+				}
+				assert.Equal(t, wantObjs, gotObjs)
+				assert.Equal(t, wantCPs, gotCPs)
+			}
+		}
+	}
+}
