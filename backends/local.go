@@ -176,9 +176,9 @@ type fileSection struct {
 	lr io.LimitedReader
 }
 
-func (s *fileSection) Read(p []byte) (int, error)          { return s.lr.Read(p) }
+func (s *fileSection) Read(p []byte) (int, error)         { return s.lr.Read(p) }
 func (s *fileSection) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &s.lr) }
-func (s *fileSection) Close() error                        { return s.f.Close() }
+func (s *fileSection) Close() error                       { return s.f.Close() }
 
 // Stat reports a blob's size.
 func (l *Local) Stat(ctx context.Context, name string) (int64, error) {

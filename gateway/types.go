@@ -220,9 +220,9 @@ type CompletePart struct {
 
 // ListUploadsInput is an S3 ListMultipartUploads query.
 type ListUploadsInput struct {
-	Prefix, Delimiter        string
+	Prefix, Delimiter         string
 	KeyMarker, UploadIDMarker string
-	MaxUploads               int
+	MaxUploads                int
 }
 
 // ListUploadsResult is one page of ListMultipartUploads.
