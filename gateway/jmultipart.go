@@ -119,11 +119,38 @@ func compHash(parts map[int]jpartRec, order []int) (string, int64) {
 // UploadObjectPart stores part index of a JCS multipart object, replacing
 // any part with the same index.
 func (s *Service) UploadObjectPart(ctx context.Context, objID int64, index int, body io.Reader, size int64) error {
+	space, err := s.multipartSpace(ctx, objID, index)
+	if err != nil {
+		return err
+	}
+	st, err := s.stage(ctx, space, body, size, "")
+	if err != nil {
+		return err
+	}
+	return s.commitJPart(ctx, objID, index, st)
+}
+
+// UploadObjectPartStaged stores a body staged before the request said
+// which object it belongs to (a form whose file part precedes its info).
+func (s *Service) UploadObjectPartStaged(ctx context.Context, objID int64, index int, body *Staged) error {
+	space, err := s.multipartSpace(ctx, objID, index)
+	if err != nil {
+		body.Discard()
+		return err
+	}
+	st, err := s.relocate(ctx, body.st, space)
+	if err != nil {
+		return err
+	}
+	return s.commitJPart(ctx, objID, index, st)
+}
+
+func (s *Service) multipartSpace(ctx context.Context, objID int64, index int) (int64, error) {
 	if index < 0 {
-		return errorf(CodeBadArgument, "index must not be negative")
+		return 0, errorf(CodeBadArgument, "index must not be negative")
 	}
 	var space int64
-	if err := s.view(ctx, func(tx catalog.Tx) error {
+	err := s.view(ctx, func(tx catalog.Tx) error {
 		o, err := getObj(tx, objID)
 		if err != nil {
 			return err
@@ -133,13 +160,11 @@ func (s *Service) UploadObjectPart(ctx context.Context, objID int64, index int, 
 		}
 		space = o.SpaceID
 		return nil
-	}); err != nil {
-		return err
-	}
-	st, err := s.stage(ctx, space, body, size, "")
-	if err != nil {
-		return err
-	}
+	})
+	return space, err
+}
+
+func (s *Service) commitJPart(ctx context.Context, objID int64, index int, st *staged) error {
 	return s.commit(ctx, []*staged{st}, func(tx catalog.Tx, r *refs) error {
 		o, err := getObj(tx, objID)
 		if err != nil {

@@ -271,9 +271,26 @@ type StagedFile struct {
 // CommitUploads places staged files into a package in one transaction: all
 // of them become visible together, or none does.
 func (s *Service) CommitUploads(ctx context.Context, pkgID int64, files []StagedFile) ([]Object, error) {
+	return s.CommitUploadsTo(ctx, pkgID, 0, files)
+}
+
+// CommitUploadsTo is CommitUploads with the files' bytes kept in user space
+// spaceID (0 = default); files staged elsewhere are moved there first.
+func (s *Service) CommitUploadsTo(ctx context.Context, pkgID, spaceID int64, files []StagedFile) ([]Object, error) {
 	blobs := make([]*staged, 0, len(files))
-	for _, f := range files {
-		blobs = append(blobs, f.Body.st)
+	for i, f := range files {
+		st, err := s.relocate(ctx, f.Body.st, spaceID)
+		if err != nil {
+			for _, g := range files[i+1:] {
+				g.Body.Discard()
+			}
+			for _, b := range blobs {
+				b.discard()
+			}
+			return nil, err
+		}
+		f.Body.st = st
+		blobs = append(blobs, st)
 	}
 	var pkgName string
 	if err := s.view(ctx, func(tx catalog.Tx) error {

@@ -337,3 +337,34 @@ func (s *Service) update(ctx context.Context, fn func(tx catalog.Tx, r *refs) er
 func (s *Service) view(ctx context.Context, fn func(tx catalog.Tx) error) error {
 	return s.cat.View(ctx, fn)
 }
+
+// relocate moves a staged body to another user space: it is placed where it
+// was staged, streamed into a new temp blob of the target, and the source
+// blob is dropped again unless something else references it.
+func (s *Service) relocate(ctx context.Context, st *staged, space int64) (*staged, error) {
+	if space == 0 {
+		space = DefaultSpaceID
+	}
+	if st.space == space {
+		return st, nil
+	}
+	src, err := s.space(st.space)
+	if err != nil {
+		st.discard()
+		return nil, err
+	}
+	unlock := s.lockBlobs([]string{st.block.Hash})
+	st.done = true
+	err = st.w.Commit(ctx, st.block.Hash)
+	unlock()
+	defer s.dropUnreferenced(ctx, []blobRef{{st.space, st.block.Hash}})
+	if err != nil {
+		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
+	}
+	rc, err := src.Open(ctx, st.block.Hash, 0, -1)
+	if err != nil {
+		return nil, wrapErr(CodeOperationFailed, err, "cannot read staged data")
+	}
+	defer rc.Close()
+	return s.stage(ctx, space, rc, st.block.Size, st.algo)
+}
