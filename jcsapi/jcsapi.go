@@ -1,15 +1,190 @@
-// Package jcsapi is the JCS /v1 JSON front.
+// Package jcsapi is the JCS /v1 JSON front: it authenticates each request
+// (SigV4, service "jcs", region "any"), turns it into gateway calls and
+// answers in the JCS wire shape {"code","message","data"}.
+//
+// Semantics of the front (beyond the JCS document):
+//
+//   - Business outcomes are HTTP 200 with a code: DataNotFound for unknown
+//     IDs and names, DataExists for taken names, OperationFailed for the
+//     rest. A malformed request is HTTP 400 BadArgument with a message that
+//     names the field: bad JSON, a missing or mistyped member or parameter,
+//     a negative offset, an invalid name or path, an offset past the end.
+//     Failed authentication (including an expired presigned URL) is HTTP
+//     401 Unauthorized. An unknown /v1 route is HTTP 404 DataNotFound, a
+//     known one with the wrong method 405 BadArgument; all in JSON.
+//   - JSON bodies may come without a Content-Type, are read whole (at most
+//     1 MiB), hashed for the signature check, then decoded; unknown members
+//     (such as userID) are ignored. Query endpoints accept GET and POST
+//     (some JCS SDKs POST them) and ignore unknown parameters.
+//   - Multipart forms (object/upload, object/uploadPart) are authenticated
+//     with an empty payload hash before their body is read, and streamed part
+//     by part, never buffered. The info part may come first or last. Upload
+//     files are staged and committed together when the form ends: a form
+//     that fails or is cut off leaves nothing visible. Filenames are paths,
+//     URL-escaped (url.PathUnescape). A path given twice in one form is
+//     refused.
+//   - download: offset defaults to 0; no length (or an empty one) reads to
+//     the end; length 0 is an empty body; offset = size is an empty body;
+//     offset > size is 400 BadArgument. Errors are JSON with Content-Type
+//     exactly application/json; data is application/octet-stream with its
+//     Content-Length.
+//   - Presigned endpoints (/v1/presigned/object/...) take their arguments in
+//     the query and data as the raw request body. completeMultipartUpload
+//     takes indexes as repeated parameters, comma-separated values, or both,
+//     in the order given. Presigned upload answers {"object": ...}.
+//   - uploadPart answers {"code":"OK","message":""} with no data member, as
+//     the JCS document shows.
 package jcsapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+
+	"github.com/gorilla/mux"
 
 	"jcsgw/gateway"
 	"jcsgw/gateway/auth"
 )
 
+type api struct {
+	svc *gateway.Service
+	v   *auth.Verifier
+	log *slog.Logger
+}
+
 // New returns the /v1 handler.
 func New(svc *gateway.Service, v *auth.Verifier, log *slog.Logger) http.Handler {
-	return http.NotFoundHandler() // replaced by the JCS front under construction
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &api{svc: svc, v: v, log: log}
+	r := mux.NewRouter()
+	r.SkipClean(true)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusNotFound, reply{Code: codeDataNotFound, Message: "no such endpoint: " + req.URL.Path})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, reply{Code: codeBadArgument, Message: "method " + req.Method + " is not allowed for " + req.URL.Path})
+	})
+
+	post := []string{http.MethodPost}
+	get := []string{http.MethodGet, http.MethodPost}
+	put := []string{http.MethodPost, http.MethodPut}
+
+	r.Handle("/v1/bucket/create", a.jsonCall(a.createBucket)).Methods(post...)
+	r.Handle("/v1/bucket/getByName", a.jsonCall(a.getBucketByName)).Methods(get...)
+	r.Handle("/v1/bucket/listAll", a.jsonCall(a.listBuckets)).Methods(get...)
+	r.Handle("/v1/bucket/delete", a.jsonCall(a.deleteBucket)).Methods(post...)
+
+	r.Handle("/v1/package/create", a.jsonCall(a.createPackage)).Methods(post...)
+	r.Handle("/v1/package/getByFullName", a.jsonCall(a.getPackageByFullName)).Methods(get...)
+	r.Handle("/v1/package/listBucketPackages", a.jsonCall(a.listBucketPackages)).Methods(get...)
+	r.Handle("/v1/package/delete", a.jsonCall(a.deletePackage)).Methods(post...)
+
+	r.Handle("/v1/object/upload", a.formCall(a.upload)).Methods(post...)
+	r.Handle("/v1/object/download", a.downloadCall(a.download, false)).Methods(get...)
+	r.Handle("/v1/object/downloadByPath", a.downloadCall(a.downloadByPath, false)).Methods(get...)
+	r.Handle("/v1/object/listByPath", a.jsonCall(a.listByPath)).Methods(get...)
+	r.Handle("/v1/object/getPackageObjects", a.jsonCall(a.getPackageObjects)).Methods(get...)
+	r.Handle("/v1/object/move", a.jsonCall(a.move)).Methods(post...)
+	r.Handle("/v1/object/delete", a.jsonCall(a.deleteObjects)).Methods(post...)
+	r.Handle("/v1/object/clone", a.jsonCall(a.clone)).Methods(post...)
+	r.Handle("/v1/object/newMultipartUpload", a.jsonCall(a.newMultipartUpload)).Methods(post...)
+	r.Handle("/v1/object/uploadPart", a.formCall(a.uploadPart)).Methods(post...)
+	r.Handle("/v1/object/completeMultipartUpload", a.jsonCall(a.completeMultipartUpload)).Methods(post...)
+
+	r.Handle("/v1/presigned/object/upload", a.presignedCall(a.presignedUpload)).Methods(put...)
+	r.Handle("/v1/presigned/object/download", a.downloadCall(a.download, true)).Methods(get...)
+	r.Handle("/v1/presigned/object/downloadByPath", a.downloadCall(a.downloadByPath, true)).Methods(get...)
+	r.Handle("/v1/presigned/object/listByPath", a.presignedCall(a.presignedListByPath)).Methods(get...)
+	r.Handle("/v1/presigned/object/newMultipartUpload", a.presignedCall(a.presignedNewMultipartUpload)).Methods(post...)
+	r.Handle("/v1/presigned/object/uploadPart", a.presignedCall(a.presignedUploadPart)).Methods(put...)
+	r.Handle("/v1/presigned/object/completeMultipartUpload", a.presignedCall(a.presignedCompleteMultipartUpload)).Methods(post...)
+	return r
+}
+
+// call is the request of a JSON or query endpoint once authenticated.
+type call struct {
+	r    *http.Request
+	body []byte
+	q    query
+}
+
+// jsonCall serves an endpoint whose arguments are a JSON body or the query:
+// the body is read whole and its hash checked by the signature before fn
+// sees it.
+func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, hash, err := readBody(r)
+		if err == nil {
+			err = a.authenticate(r, hash)
+		}
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		data, err := fn(r.Context(), &call{r: r, body: body, q: query{r.URL.Query()}})
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		writeOK(w, data)
+	})
+}
+
+// formCall serves a multipart-form endpoint: authenticated with an empty
+// payload hash before the body is touched, then streamed by fn.
+func (a *api) formCall(fn func(ctx context.Context, r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.authenticate(r, ""); err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		data, err := fn(r.Context(), r)
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		writeOK(w, data)
+	})
+}
+
+// presignedCall serves a presigned endpoint: arguments in the query, data
+// (if any) the raw body, signature in the query.
+func (a *api) presignedCall(fn func(ctx context.Context, r *http.Request, q query) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.authenticate(r, ""); err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		data, err := fn(r.Context(), r, query{r.URL.Query()})
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		writeOK(w, data)
+	})
+}
+
+// downloadCall serves a download: fn writes the data itself, or returns an
+// error before writing anything.
+func (a *api) downloadCall(fn func(w http.ResponseWriter, r *http.Request, q query) error, presigned bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if presigned {
+			err = a.authenticate(r, "")
+		} else {
+			var hash string
+			if _, hash, err = readBody(r); err == nil {
+				err = a.authenticate(r, hash)
+			}
+		}
+		if err == nil {
+			err = fn(w, r, query{r.URL.Query()})
+		}
+		if err != nil {
+			a.writeErr(w, r, err)
+		}
+	})
 }

@@ -159,8 +159,8 @@ func (v *Verifier) checkPresignedWindow(signed time.Time, validity time.Duration
 // canonicalize the name). The x-amz-trailer-signature trailer is verified by
 // the body reader and not included.
 //
-// It returns nil if the body was not trailer-encoded (STREAMING-*-TRAILER) or
-// has not been read to EOF successfully. The trailers are recorded by the body
+// It returns nil if the body was not trailer-encoded (STREAMING-*-TRAILER),
+// has not been read to EOF yet, or failed verification. The trailers are recorded by the body
 // reader that VerifyS3 installs as r.Body, so Trailers must be given the
 // request whose Body is still that reader (read it through r.Body or a wrapper
 // around it, but do not replace r.Body before calling Trailers).
@@ -168,11 +168,10 @@ func Trailers(r *http.Request) http.Header {
 	if r == nil {
 		return nil
 	}
-	b, ok := r.Body.(*verifiedBody)
-	if !ok || b.chunked == nil {
-		return nil
+	if b, ok := r.Body.(*verifiedBody); ok {
+		return b.trailers()
 	}
-	return b.chunked.finishedTrailers()
+	return nil
 }
 
 // PayloadHashHeader returns the X-Amz-Content-Sha256 header as sent, or "".

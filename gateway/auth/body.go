@@ -21,10 +21,27 @@ type verifiedBody struct {
 	r       io.Reader
 	c       io.Closer
 	chunked *chunkedReader
+	failed  bool // a Read returned an error other than io.EOF
 }
 
-func (b *verifiedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
-func (b *verifiedBody) Close() error               { return b.c.Close() }
+func (b *verifiedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed = true
+	}
+	return n, err
+}
+
+func (b *verifiedBody) Close() error { return b.c.Close() }
+
+// trailers returns the decoded trailers only if the whole body, including
+// any digest check layered on top of the decoder, verified.
+func (b *verifiedBody) trailers() http.Header {
+	if b.chunked == nil || b.failed {
+		return nil
+	}
+	return b.chunked.finishedTrailers()
+}
 
 // digestReader passes data through and, at EOF, compares its digest with
 // want. On mismatch the EOF is replaced by the error, so a caller that only

@@ -73,6 +73,9 @@ type botoVector struct {
 // TestBotocoreCrossCheck checks that requests signed by botocore (a signer
 // written independently of both this package and the Go SDK) verify.
 func TestBotocoreCrossCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python")
+	}
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not available")
 	}
@@ -116,5 +119,42 @@ func TestBotocoreCrossCheck(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, status)
 			requireCode(t, srv.result(t).Err, CodeSignatureDoesNotMatch, 403)
 		})
+	}
+}
+
+// TestBoto3PutObjectTrailer uploads with the real boto3 client over TLS; its
+// default CRC32 checksum arrives as a STREAMING-UNSIGNED-PAYLOAD-TRAILER body
+// sent with HTTP chunked transfer encoding (no Content-Length).
+func TestBoto3PutObjectTrailer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not available")
+	}
+	srv := startServer(t, true, (&Verifier{Keys: testKeys()}).VerifyS3)
+	const script = `
+import sys, boto3, urllib3
+urllib3.disable_warnings()
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2],
+                  aws_secret_access_key=sys.argv[3], region_name='us-east-1', verify=False)
+for size in map(int, sys.argv[5].split(',')):
+    body = bytes((i * 7 + i // 251) % 256 for i in range(size))
+    s3.put_object(Bucket='bucket', Key=sys.argv[4], Body=body)
+`
+	sizes := []int{1, 70000, 300000}
+	out, err := exec.Command("python3", "-c", script, srv.URL, testAK, testSK, "a b/ü+c%.txt", "1,70000,300000").CombinedOutput()
+	if err != nil && strings.Contains(string(out), "No module named") {
+		t.Skip("boto3 not installed")
+	}
+	require.NoError(t, err, string(out))
+	for _, size := range sizes {
+		res := srv.result(t)
+		require.NoError(t, res.ReadErr)
+		data := patterned(size)
+		require.Equal(t, data, res.Body)
+		assert.Equal(t, int64(size), res.ContentLength)
+		require.NotNil(t, res.Trailers)
+		assert.Equal(t, crc32Base64(data), res.Trailers["x-amz-checksum-crc32"][0])
 	}
 }

@@ -246,6 +246,31 @@ func TestStreamingUnsignedTrailer(t *testing.T) {
 	assert.Equal(t, crc32Base64(data), Trailers(req)["x-amz-checksum-crc32"][0])
 }
 
+// Content-MD5 applies to the decoded data; when it fails, the trailers of
+// the (otherwise well-formed) stream are not exposed either.
+func TestStreamingContentMD5(t *testing.T) {
+	data := patterned(1000)
+	for _, tc := range []struct {
+		md5 string
+		ok  bool
+	}{{md5Base64(data), true}, {md5Base64([]byte("other")), false}} {
+		req := streamingRequest(t, "http://s3.example/bucket/key", streamOpts{
+			mode: streamingUnsignedTrailer, data: data, chunkSize: 300,
+			trailers: [][2]string{{"x-amz-checksum-crc32", crc32Base64(data)}},
+		})
+		req.Header.Set("Content-MD5", tc.md5)
+		got, err := readVerified(t, req)
+		if tc.ok {
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+			assert.NotNil(t, Trailers(req))
+		} else {
+			requireCode(t, err, CodeBadDigest, 400)
+			assert.Nil(t, Trailers(req))
+		}
+	}
+}
+
 func TestStreamingUnsignedTrailerErrors(t *testing.T) {
 	data := patterned(300)
 	crc := [][2]string{{"x-amz-checksum-crc32", crc32Base64(data)}}

@@ -78,8 +78,8 @@ type result struct {
 
 type testServer struct {
 	*httptest.Server
-	mu   sync.Mutex
-	last *result
+	mu      sync.Mutex
+	results []*result // in arrival order
 }
 
 // startServer runs verify on every request on a real 127.0.0.1 listener,
@@ -90,7 +90,7 @@ func startServer(t testing.TB, useTLS bool, verify func(*http.Request) (Identity
 	ts := &testServer{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := &result{}
-		defer func() { ts.mu.Lock(); ts.last = res; ts.mu.Unlock() }()
+		defer func() { ts.mu.Lock(); ts.results = append(ts.results, res); ts.mu.Unlock() }()
 		id, err := verify(r)
 		if err != nil {
 			res.Err = asError(err)
@@ -126,13 +126,14 @@ func startServer(t testing.TB, useTLS bool, verify func(*http.Request) (Identity
 	return ts
 }
 
+// result returns the oldest request result not yet consumed.
 func (ts *testServer) result(t testing.TB) *result {
 	t.Helper()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	require.NotNil(t, ts.last, "server saw no request")
-	r := ts.last
-	ts.last = nil
+	require.NotEmpty(t, ts.results, "server saw no request")
+	r := ts.results[0]
+	ts.results = ts.results[1:]
 	return r
 }
 

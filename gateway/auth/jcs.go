@@ -73,7 +73,7 @@ func (v *Verifier) verifyJCS(r *http.Request, payloadHash string) (Identity, *Er
 }
 
 func (v *Verifier) jcsHeader(r *http.Request, authz string, params []queryParam, payloadHash string) (Identity, *Error) {
-	if !strings.HasPrefix(authz, algoV4+" ") {
+	if !strings.HasPrefix(authz, algoV4) {
 		return Identity{}, newError(CodeInvalidArgument, "Unsupported Authorization Type")
 	}
 	a, msg := parseV4Authorization(authz)
@@ -84,9 +84,13 @@ func (v *Verifier) jcsHeader(r *http.Request, authz string, params []queryParam,
 	if err != nil {
 		return Identity{}, err
 	}
+	hdr, err := contentSHA256(r)
+	if err != nil {
+		return Identity{}, err
+	}
 	payload := payloadHash
 	checkBody := false
-	if hdr := PayloadHashHeader(r); hdr != "" {
+	if hdr != "" {
 		mode, ok := payloadModeOf(hdr)
 		if !ok || (mode != modeUnsigned && mode != modeHex) {
 			return Identity{}, newError(CodeInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value.")

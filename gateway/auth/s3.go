@@ -54,6 +54,20 @@ func isHexSHA256(s string) bool {
 	return err == nil
 }
 
+// contentSHA256 returns the X-Amz-Content-Sha256 header. Repeating it is
+// refused: the payload line of the canonical request takes one value, and
+// the body check must use that same one.
+func contentSHA256(r *http.Request) (string, *Error) {
+	vs := r.Header.Values("X-Amz-Content-Sha256")
+	if len(vs) > 1 {
+		return "", newError(CodeInvalidArgument, "Only one x-amz-content-sha256 header is allowed")
+	}
+	if len(vs) == 0 {
+		return "", nil
+	}
+	return vs[0], nil
+}
+
 func invalidPayloadHash() *Error {
 	return newError(CodeInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER or a valid sha256 value.")
 }
@@ -124,7 +138,7 @@ func (v *Verifier) verifyS3(r *http.Request) (Identity, *Error) {
 		return Identity{}, newError(CodeInvalidArgument, "The query string is not validly percent-encoded")
 	}
 	switch {
-	case strings.HasPrefix(authz, algoV4+" "):
+	case strings.HasPrefix(authz, algoV4):
 		return v.s3V4Header(r, authz, params)
 	case strings.HasPrefix(authz, "AWS "):
 		return v.s3V2Header(r, authz, params)
@@ -149,7 +163,10 @@ func (v *Verifier) s3V4Header(r *http.Request, authz string, params []queryParam
 	if err != nil {
 		return Identity{}, err
 	}
-	payload := r.Header.Get("X-Amz-Content-Sha256")
+	payload, err := contentSHA256(r)
+	if err != nil {
+		return Identity{}, err
+	}
 	if payload == "" {
 		return Identity{}, newError(CodeInvalidRequest, "Missing required header for this request: x-amz-content-sha256")
 	}

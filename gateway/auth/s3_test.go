@@ -85,6 +85,30 @@ func TestS3SigV4PathSignedReencoded(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 }
 
+// The SDK signs the host without a default port even when the URL has one.
+func TestS3SigV4DefaultPort(t *testing.T) {
+	req := httptest.NewRequest(http.MethodGet, "http://s3.example:80/bucket/key", nil)
+	signS3(t, req, emptySHA256, t0)
+	require.Equal(t, "s3.example", req.Host, "the SDK dropped the port")
+	req.Host = "s3.example:80"
+	_, err := verifierAt(t0).VerifyS3(req)
+	require.NoError(t, err)
+}
+
+// An encoded slash is not the same path as a real one: a signature for
+// /bucket/a/b must not authorize /bucket/a%2Fb.
+func TestS3SigV4EncodedSlash(t *testing.T) {
+	req := httptest.NewRequest(http.MethodGet, "/bucket/a/b", nil)
+	signS3(t, req, emptySHA256, t0)
+	_, err := verifierAt(t0).VerifyS3(req)
+	require.NoError(t, err)
+
+	forged := httptest.NewRequest(http.MethodGet, "/bucket/a%2Fb", nil)
+	forged.Header = req.Header.Clone()
+	_, err = verifierAt(t0).VerifyS3(forged)
+	requireCode(t, err, CodeSignatureDoesNotMatch, 403)
+}
+
 func TestS3SigV4Tampering(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -122,6 +146,7 @@ func TestS3SigV4Tampering(t *testing.T) {
 		{"garbage header", func(r *http.Request) { r.Header.Set("Authorization", "AWS4-HMAC-SHA256 nonsense") }, CodeAuthorizationHeaderMalformed, 400},
 		{"unsupported scheme", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, CodeInvalidArgument, 400},
 		{"missing content sha", func(r *http.Request) { r.Header.Del("X-Amz-Content-Sha256") }, CodeInvalidRequest, 400},
+		{"repeated content sha", func(r *http.Request) { r.Header.Add("X-Amz-Content-Sha256", unsignedPayload) }, CodeInvalidArgument, 400},
 		{"bad content sha", func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "nope") }, CodeInvalidArgument, 400},
 		{"missing date", func(r *http.Request) { r.Header.Del("X-Amz-Date") }, CodeAccessDenied, 403},
 		{"two mechanisms", func(r *http.Request) { r.URL.RawQuery += "&X-Amz-Signature=00" }, CodeInvalidArgument, 400},

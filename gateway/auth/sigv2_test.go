@@ -63,6 +63,24 @@ func TestSigV2Header(t *testing.T) {
 			sts:     "POST\n\n\n" + dateT0 + "\n/bucket/big.bin?uploads",
 		},
 		{
+			// Signers that build the query with url.Values send "uploads=".
+			name: "empty subresource value", method: "POST", target: "/bucket/big.bin?uploads=",
+			headers: map[string][]string{"Date": {dateT0}},
+			sts:     "POST\n\n\n" + dateT0 + "\n/bucket/big.bin?uploads",
+		},
+		{
+			// Newer signers (minio-go) sign retention/legal-hold/encryption...
+			name: "extended subresource signed", method: "GET", target: "/bucket/k?retention&versionId=2",
+			headers: map[string][]string{"Date": {dateT0}},
+			sts:     "GET\n\n\n" + dateT0 + "\n/bucket/k?retention&versionId=2",
+		},
+		{
+			// ...botocore does not.
+			name: "extended subresource unsigned", method: "GET", target: "/bucket/?encryption",
+			headers: map[string][]string{"Date": {dateT0}},
+			sts:     "GET\n\n\n" + dateT0 + "\n/bucket/",
+		},
+		{
 			name: "tagging with other params", method: "PUT", target: "/bucket/k?tagging&prefix=ignored",
 			headers: map[string][]string{"Date": {dateT0}, "Content-Type": {"application/xml"}},
 			sts:     "PUT\n\napplication/xml\n" + dateT0 + "\n/bucket/k?tagging",
@@ -143,7 +161,7 @@ func TestSigV2HeaderErrors(t *testing.T) {
 	requireCode(t, err, CodeInvalidAccessKeyID, 403)
 	_, err = verifierAt(t0).VerifyS3(mk("AWS " + testAK))
 	requireCode(t, err, CodeInvalidArgument, 400)
-	_, err = verifierAt(t0.Add(20*time.Minute)).VerifyS3(mk("AWS " + testAK + ":" + v2Sign(testSK, sts)))
+	_, err = verifierAt(t0.Add(20 * time.Minute)).VerifyS3(mk("AWS " + testAK + ":" + v2Sign(testSK, sts)))
 	requireCode(t, err, CodeRequestTimeTooSkewed, 403)
 	req := mk("AWS " + testAK + ":" + v2Sign(testSK, sts))
 	req.Header.Del("Date")

@@ -508,11 +508,13 @@ func rawPath(r *http.Request) string {
 
 // s3Paths are the canonical URI candidates for S3, which encodes the path
 // once and does not normalize it: the path as sent, and the AWS encoding of
-// the decoded path (for clients that send looser escaping than they sign).
+// the decoded path, for clients that send looser escaping than they sign
+// ("!" on the wire, "%21" signed). The second form is skipped when the path
+// contains an encoded slash, which decoding would merge with a real one.
 func s3Paths(r *http.Request) []string {
 	raw := rawPath(r)
 	out := []string{raw}
-	if r.URL != nil && r.URL.Path != "" {
+	if r.URL != nil && r.URL.Path != "" && !strings.Contains(strings.ToUpper(raw), "%2F") {
 		out = appendUnique(out, uriEncode(r.URL.Path, false))
 	}
 	return out
@@ -522,8 +524,9 @@ func s3Paths(r *http.Request) []string {
 // encodes the (already encoded) path again, which is what the SDK signer does
 // by default.
 func jcsPaths(r *http.Request) []string {
-	out := s3Paths(r)
-	for _, p := range out {
+	single := s3Paths(r)
+	out := append([]string(nil), single...)
+	for _, p := range single {
 		out = appendUnique(out, uriEncode(p, false))
 	}
 	return out

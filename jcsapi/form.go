@@ -1,0 +1,292 @@
+package jcsapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+
+	"jcsgw/gateway"
+)
+
+// Multipart forms are read part by part from the connection: file parts
+// stream straight into the gateway's staging, nothing is held in memory
+// beyond the small info part.
+
+// formReader opens a request's multipart/form-data body.
+func formReader(r *http.Request) (*multipart.Reader, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badArg("the request body must be multipart/form-data with a boundary: %v", err)
+	}
+	return mr, nil
+}
+
+// nextPart returns the form's next part, or nil at its end.
+func nextPart(mr *multipart.Reader) (*multipart.Part, error) {
+	p, err := mr.NextPart()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, formError(err)
+	}
+	return p, nil
+}
+
+// formError classifies a failure to read the form: a body the verifier
+// refused stays an auth error; anything else is a malformed form.
+func formError(err error) error {
+	if _, code, _ := classify(err); code == codeUnauthorized {
+		return err
+	}
+	return badArg("the multipart form is malformed or was cut off: %v", err)
+}
+
+// partNames returns a part's form name and, for file parts, its raw
+// filename. The filename is taken from Content-Disposition as sent:
+// multipart.Part.FileName would cut it to its last path element.
+func partNames(p *multipart.Part) (name, filename string, hasFilename bool) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return p.FormName(), "", false
+	}
+	filename, hasFilename = params["filename"]
+	return params["name"], filename, hasFilename
+}
+
+// readInfo decodes an info part into v.
+func readInfo(p *multipart.Part, v any) error {
+	b, err := io.ReadAll(io.LimitReader(p, maxJSONBody+1))
+	if err != nil {
+		return formError(err)
+	}
+	if len(b) > maxJSONBody {
+		return badArg("info: the part is larger than %d bytes", maxJSONBody)
+	}
+	if err := decodeJSON(b, v); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			ae.msg = "info: " + ae.msg
+		}
+		return err
+	}
+	return nil
+}
+
+// finishForm reads what follows the form's closing boundary, so that a
+// body verifier sees the end of the body before anything is committed.
+func finishForm(r *http.Request) error {
+	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxJSONBody)); err != nil {
+		return formError(err)
+	}
+	return nil
+}
+
+// upload serves object/upload: an info part {packageID, affinity} and any
+// number of files parts whose filenames are the URL-escaped object paths.
+// Files that arrive before info are staged in the default user space and
+// moved to the affinity space on commit. All files are committed together
+// once the form has ended.
+func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
+	mr, err := formReader(r)
+	if err != nil {
+		return nil, err
+	}
+	var files []gateway.StagedFile
+	defer func() {
+		// Discard is a no-op for bodies CommitUploads has consumed.
+		for _, f := range files {
+			f.Body.Discard()
+		}
+	}()
+	seen := map[string]bool{}
+	var (
+		haveInfo bool
+		pkg      gateway.Package
+		space    int64
+	)
+	for {
+		p, err := nextPart(mr)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			break
+		}
+		name, filename, hasFilename := partNames(p)
+		switch name {
+		case "info":
+			if haveInfo {
+				return nil, badArg("info: the form has more than one info part")
+			}
+			var info struct {
+				PackageID *int64 `json:"packageID"`
+				Affinity  *int64 `json:"affinity"`
+			}
+			if err := readInfo(p, &info); err != nil {
+				return nil, err
+			}
+			pid, err := needID("info: packageID", info.PackageID)
+			if err != nil {
+				return nil, err
+			}
+			if space, err = optSpace("info: affinity", info.Affinity); err != nil {
+				return nil, err
+			}
+			if pkg, err = a.svc.Package(ctx, pid); err != nil {
+				return nil, err
+			}
+			haveInfo = true
+			for _, f := range files {
+				if err := checkPath(pkg.Name, f.Path); err != nil {
+					return nil, err
+				}
+			}
+		case "files":
+			if !hasFilename || filename == "" {
+				return nil, badArg("files: a files part has no filename (the URL-escaped object path)")
+			}
+			path, err := url.PathUnescape(filename)
+			if err != nil {
+				return nil, badArg("files: the filename %q is not a valid URL escape: %v", filename, err)
+			}
+			if haveInfo {
+				if err := checkPath(pkg.Name, path); err != nil {
+					return nil, err
+				}
+			}
+			if seen[path] {
+				return nil, badArg("files: the path %q appears more than once in the form", path)
+			}
+			seen[path] = true
+			st, err := a.svc.Stage(ctx, space, p)
+			if err != nil {
+				return nil, stageError(err)
+			}
+			files = append(files, gateway.StagedFile{Path: path, Body: st})
+		default:
+			return nil, badArg("the form has an unexpected part %q: object/upload takes an info part and files parts", name)
+		}
+		p.Close()
+	}
+	if !haveInfo {
+		return nil, badArg("info: the form has no info part")
+	}
+	if err := finishForm(r); err != nil {
+		return nil, err
+	}
+	objs, err := a.svc.CommitUploadsTo(ctx, pkg.ID, space, files)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"uploadeds": toObjects(objs)}, nil
+}
+
+// checkPath refuses a file path the gateway would refuse, before its bytes
+// are read; the message names the files part.
+func checkPath(pkg, path string) error {
+	if err := gateway.ValidatePath(pkg, path); err != nil {
+		return badArg("files: %s", gateway.MessageOf(err))
+	}
+	return nil
+}
+
+// stageError keeps a refused body an auth error and a client that went
+// away (or sent a broken form) a malformed request.
+func stageError(err error) error {
+	if gateway.CodeOf(err) == gateway.CodeIncompleteBody {
+		return formError(err)
+	}
+	return err
+}
+
+// uploadPart serves object/uploadPart: an info part {objectID, index} and
+// one file part, in either order. The file is staged (in the object's user
+// space when info came first) and stored as the part once the form has
+// ended, so a form that fails or is cut off stores nothing.
+func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
+	mr, err := formReader(r)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		haveInfo bool
+		objID    int64
+		index    int
+		space    int64
+		staged   *gateway.Staged
+	)
+	defer func() {
+		if staged != nil {
+			staged.Discard()
+		}
+	}()
+	for {
+		p, err := nextPart(mr)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			break
+		}
+		name, _, _ := partNames(p)
+		switch name {
+		case "info":
+			if haveInfo {
+				return nil, badArg("info: the form has more than one info part")
+			}
+			var info struct {
+				ObjectID *int64 `json:"objectID"`
+				Index    *int64 `json:"index"`
+			}
+			if err := readInfo(p, &info); err != nil {
+				return nil, err
+			}
+			if objID, err = needID("info: objectID", info.ObjectID); err != nil {
+				return nil, err
+			}
+			if info.Index == nil {
+				return nil, badArg("info: index is required")
+			}
+			if index, err = checkIndex("info: index", *info.Index); err != nil {
+				return nil, err
+			}
+			o, err := a.svc.Object(ctx, objID)
+			if err != nil {
+				return nil, err
+			}
+			space = o.SpaceID
+			haveInfo = true
+		case "file":
+			if staged != nil {
+				return nil, badArg("file: the form has more than one file part")
+			}
+			if staged, err = a.svc.Stage(ctx, space, p); err != nil {
+				return nil, stageError(err)
+			}
+		default:
+			return nil, badArg("the form has an unexpected part %q: object/uploadPart takes an info part and a file part", name)
+		}
+		p.Close()
+	}
+	if !haveInfo {
+		return nil, badArg("info: the form has no info part")
+	}
+	if staged == nil {
+		return nil, badArg("file: the form has no file part")
+	}
+	if err := finishForm(r); err != nil {
+		return nil, err
+	}
+	// The gateway consumes the staged body whatever the outcome.
+	st := staged
+	staged = nil
+	if err := a.svc.UploadObjectPartStaged(ctx, objID, index, st); err != nil {
+		return nil, err
+	}
+	return noData{}, nil
+}

@@ -1,0 +1,308 @@
+package s3api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"jcsgw/gateway"
+)
+
+// getObject serves GetObject and HeadObject.
+func (rq *req) getObject() error {
+	ctx := rq.ctx()
+	o, err := rq.api.svc.ObjectByKey(ctx, rq.bucket, rq.key)
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	if err := gateway.CheckConditions(o, parseConditions(rq.r.Header, "")); err != nil {
+		if gateway.CodeOf(err) == gateway.CodeNotModified {
+			h.Set("ETag", quoteETag(o.ETag))
+			h.Set("Last-Modified", httpTime(o.UpdateTime))
+		}
+		return err
+	}
+	var rng *byteRange
+	if pn := rq.q.Get("partNumber"); pn != "" {
+		if rq.r.Header.Get("Range") != "" {
+			return errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+		}
+		if rng, err = partRange(&o, pn); err != nil {
+			return err
+		}
+	} else if rng, err = parseRange(rq.r.Header.Get("Range"), o.Size); err != nil {
+		return err
+	}
+	setObjectHeaders(h, &o)
+	if rng == nil && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		// Only a whole-object read carries the whole object's checksum.
+		setChecksumHeaders(h, o.Checksum)
+	}
+	for _, ov := range responseOverrides {
+		if v := rq.q.Get(ov[0]); v != "" {
+			h.Set(ov[1], v)
+		}
+	}
+	status, off, n := http.StatusOK, int64(0), o.Size
+	if rng != nil {
+		status, off, n = http.StatusPartialContent, rng.off, rng.n
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10)+"/"+strconv.FormatInt(o.Size, 10))
+	}
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	if rq.r.Method == http.MethodHead || n == 0 {
+		rq.w.WriteHeader(status)
+		return nil
+	}
+	rc, err := rq.api.svc.Open(ctx, o, off, n)
+	if err != nil {
+		h.Del("Content-Range")
+		return err
+	}
+	defer rc.Close()
+	rq.w.WriteHeader(status)
+	if _, err := io.Copy(rq.w, rc); err != nil {
+		// The status line is gone; end the connection so the client sees a
+		// short body rather than a clean end.
+		rq.api.log.Warn("s3 object read failed mid-reply", "requestId", rq.id, "bucket", rq.bucket, "key", rq.key, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// partRange is the range of part pn of an object. A single-upload object has
+// one part, the whole object.
+func partRange(o *gateway.Object, pn string) (*byteRange, error) {
+	n, err := strconv.Atoi(pn)
+	if err != nil || n < 1 || n > gateway.MaxParts {
+		return nil, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", gateway.MaxParts)
+	}
+	parts := max(o.PartsCount, 1)
+	if n > parts {
+		return nil, s3Error("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
+	}
+	if o.PartsCount == 0 {
+		if o.Size == 0 {
+			return nil, nil
+		}
+		return &byteRange{0, o.Size}, nil
+	}
+	if len(o.Blocks) != o.PartsCount {
+		return nil, errNotImplemented("Reading this object by part number is not supported")
+	}
+	var off int64
+	for _, b := range o.Blocks[:n-1] {
+		off += b.Size
+	}
+	if o.Blocks[n-1].Size == 0 {
+		return nil, nil
+	}
+	return &byteRange{off, o.Blocks[n-1].Size}, nil
+}
+
+// putInput is what PutObject and UploadPart read from a request.
+func (rq *req) putInput(withMeta bool) (gateway.PutInput, error) {
+	r := rq.r
+	in := gateway.PutInput{
+		Body: r.Body, Size: r.ContentLength, ContentMD5: r.Header.Get("Content-MD5"),
+	}
+	ck, err := parseChecksum(r)
+	if err != nil {
+		return in, err
+	}
+	in.ChecksumAlgorithm, in.Expected = ck.algo, ck.expected
+	if !withMeta {
+		return in, nil
+	}
+	if err := checkUnsupportedWriteHeaders(r.Header); err != nil {
+		return in, err
+	}
+	if in.Meta, err = parseMeta(r.Header); err != nil {
+		return in, err
+	}
+	if in.Tags, err = parseTagHeader(r.Header.Get("X-Amz-Tagging")); err != nil {
+		return in, err
+	}
+	in.IfMatch, in.IfNoneMatch = r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	return in, nil
+}
+
+func (rq *req) putObject() error {
+	in, err := rq.putInput(true)
+	if err != nil {
+		return err
+	}
+	o, err := rq.api.svc.PutKey(rq.ctx(), rq.bucket, rq.key, in)
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	h.Set("ETag", quoteETag(o.ETag))
+	setChecksumHeaders(h, o.Checksum)
+	rq.noContent(http.StatusOK)
+	return nil
+}
+
+func (rq *req) deleteObject() error {
+	if err := rq.api.svc.DeleteKey(rq.ctx(), rq.bucket, rq.key); err != nil {
+		return err
+	}
+	rq.noContent(http.StatusNoContent)
+	return nil
+}
+
+// maxDeleteKeys is the most keys one DeleteObjects may name.
+const maxDeleteKeys = 1000
+
+func (rq *req) deleteObjects() error {
+	ctx := rq.ctx()
+	var dr deleteRequest
+	// 1000 keys of up to 1024 bytes, each escaped up to 6 times over.
+	if err := rq.readXML(&dr, 8<<20); err != nil {
+		return err
+	}
+	if len(dr.Objects) == 0 || len(dr.Objects) > maxDeleteKeys {
+		return errMalformedXML()
+	}
+	if _, err := rq.api.svc.BucketByName(ctx, rq.bucket); err != nil {
+		return err
+	}
+	type outcome struct {
+		key string
+		err *apiError
+	}
+	results := make([]outcome, len(dr.Objects))
+	// A few deletes at a time: the catalog batches concurrent updates.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(8, len(dr.Objects)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				obj := dr.Objects[i]
+				switch {
+				case obj.Key == nil:
+					results[i] = outcome{"", errInvalidArgument("An object key must be specified")}
+				case obj.VersionID != "" && obj.VersionID != "null":
+					results[i] = outcome{*obj.Key, errInvalidArgument("Invalid version id specified")}
+				default:
+					results[i].key = *obj.Key
+					if err := rq.api.svc.DeleteKey(ctx, rq.bucket, *obj.Key); err != nil {
+						results[i].err = toAPIError(err)
+					}
+				}
+			}
+		}()
+	}
+	for i := range dr.Objects {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res := deleteResult{}
+	for _, o := range results {
+		switch {
+		case o.err != nil:
+			if o.err.Status >= 500 {
+				rq.api.log.Error("s3 delete failed", "requestId", rq.id, "bucket", rq.bucket, "key", o.key, "err", o.err.cause)
+			}
+			res.Errors = append(res.Errors, deleteErrorXML{Key: o.key, Code: o.err.Code, Message: o.err.Message})
+		case !dr.Quiet:
+			res.Deleted = append(res.Deleted, deletedXML{Key: o.key})
+		}
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// directive reads a COPY/REPLACE directive header.
+func directive(h http.Header, name string) (replace bool, err error) {
+	switch v := h.Get(name); v {
+	case "", "COPY":
+		return false, nil
+	case "REPLACE":
+		return true, nil
+	default:
+		return false, errInvalidArgument("Unknown %s directive: %q", strings.ToLower(name), v)
+	}
+}
+
+func (rq *req) copyObject() error {
+	h := rq.r.Header
+	srcBucket, srcKey, err := parseCopySource(h.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return err
+	}
+	if err := checkUnsupportedWriteHeaders(h); err != nil {
+		return err
+	}
+	in := gateway.CopyInput{
+		SrcBucket: srcBucket, SrcKey: srcKey, DstBucket: rq.bucket, DstKey: rq.key,
+		SrcConditions:     parseConditions(h, "X-Amz-Copy-Source-"),
+		ChecksumAlgorithm: strings.ToUpper(h.Get("X-Amz-Checksum-Algorithm")),
+		IfMatch:           h.Get("If-Match"), IfNoneMatch: h.Get("If-None-Match"),
+	}
+	if in.ReplaceMeta, err = directive(h, "X-Amz-Metadata-Directive"); err != nil {
+		return err
+	}
+	if in.ReplaceMeta {
+		if in.Meta, err = parseMeta(h); err != nil {
+			return err
+		}
+	}
+	if in.ReplaceTags, err = directive(h, "X-Amz-Tagging-Directive"); err != nil {
+		return err
+	}
+	if in.ReplaceTags {
+		if in.Tags, err = parseTagHeader(h.Get("X-Amz-Tagging")); err != nil {
+			return err
+		}
+	}
+	o, err := rq.api.svc.CopyKey(rq.ctx(), in)
+	if err != nil {
+		return err
+	}
+	res := copyObjectResult{ETag: quoteETag(o.ETag), LastModified: isoTime(o.UpdateTime)}
+	if o.Checksum != nil {
+		res.set(o.Checksum.Algorithm, o.Checksum.Value)
+		res.ChecksumType = o.Checksum.Type
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+func (rq *req) getTagging() error {
+	o, err := rq.api.svc.ObjectByKey(rq.ctx(), rq.bucket, rq.key)
+	if err != nil {
+		return err
+	}
+	return rq.writeXML(http.StatusOK, tagging{Xmlns: ns, TagSet: tagSet(o.Tags)})
+}
+
+func (rq *req) putTagging() error {
+	var t tagging
+	if err := rq.readXML(&t, maxConfigBody); err != nil {
+		return err
+	}
+	tags, err := tagsFromXML(t.TagSet)
+	if err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		tags = nil
+	}
+	if err := rq.api.svc.SetTags(rq.ctx(), rq.bucket, rq.key, tags); err != nil {
+		return err
+	}
+	rq.noContent(http.StatusOK)
+	return nil
+}
+
+func (rq *req) deleteTagging() error {
+	if err := rq.api.svc.SetTags(rq.ctx(), rq.bucket, rq.key, nil); err != nil {
+		return err
+	}
+	rq.noContent(http.StatusNoContent)
+	return nil
+}

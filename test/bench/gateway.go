@@ -1,0 +1,270 @@
+//go:build bench
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// jcsgw-only figure IDs.
+const (
+	figV1Put   = "v1.put.big"
+	figV1Get   = "v1.get.big"
+	figRSS     = "rss.vmrss"
+	figHWM     = "rss.vmhwm"
+	figRSSPut  = "rss.put"
+	figRSSBase = "rss.idle"
+)
+
+// runJcsgw builds jcsgw, runs it as a subprocess over a fresh data dir and
+// runs the S3, /v1 and memory workloads against it.
+func (b *bench) runJcsgw(ctx context.Context) {
+	if !b.wantAny(whoGW+"/") || ctx.Err() != nil {
+		return
+	}
+	dir := filepath.Join(b.root, "jcsgw")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.res.fail(whoGW, "start", err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	bin := b.cfg.ServerBin
+	if bin == "" {
+		logf("building ./cmd/jcsgw")
+		var err error
+		if bin, err = buildJcsgw(ctx, dir); err != nil {
+			b.res.fail(whoGW, "build", err)
+			return
+		}
+	}
+	g := &gwServer{dir: dir, bin: bin, server: server{who: whoGW}}
+	g.recover = g.restart
+	if err := g.start(ctx); err != nil {
+		b.res.fail(whoGW, "start", err)
+		return
+	}
+	defer g.stop()
+	s := &g.server
+	b.runS3(ctx, s)
+	b.step(ctx, s, "jcsgw/v1/single", func() error { return b.v1Single(ctx, s) })
+	b.step(ctx, s, "jcsgw/rss", func() error { return b.peakRSS(ctx, s, g.p) })
+	if rss, hwm, err := g.p.memory(); err == nil {
+		logf("jcsgw memory now: VmRSS %.1f MiB, VmHWM %.1f MiB", float64(rss)/mib, float64(hwm)/mib)
+	}
+}
+
+// gwServer is the jcsgw subprocess behind a server; restart replaces it
+// with a fresh one over a new data directory.
+type gwServer struct {
+	server
+	dir, bin string
+	data     string // the current data directory
+	p        *proc
+	gen      int
+}
+
+func (g *gwServer) start(ctx context.Context) error {
+	g.gen++
+	g.data = filepath.Join(g.dir, fmt.Sprintf("data-%d", g.gen))
+	p, err := startJcsgw(ctx, g.bin, g.data, filepath.Join(g.dir, fmt.Sprintf("jcsgw-%d.log", g.gen)))
+	if err != nil {
+		return err
+	}
+	g.p = p
+	g.url, g.ak, g.sk, g.pid = p.url, p.ak, p.sk, p.pid
+	g.s3 = newS3(p.url, p.ak, p.sk)
+	g.seeder = &jcsSeeder{c: newJCS(p.url, p.ak, p.sk), pkgs: map[string]int64{}}
+	logf("jcsgw pid %d on %s (data %s)", p.pid, p.url, g.data)
+	return nil
+}
+
+func (g *gwServer) stop() {
+	if g.p == nil {
+		return
+	}
+	_, hwm, err := g.p.memory()
+	g.p.stop()
+	if err == nil {
+		logf("jcsgw pid %d stopped (VmHWM of its life %.1f MiB)", g.p.pid, float64(hwm)/mib)
+	}
+	if tail := g.p.tail(); tail != "" {
+		logf("jcsgw log tail:\n%s", lastLines(tail, 6))
+	}
+	os.RemoveAll(g.data)
+	g.p = nil
+}
+
+func (g *gwServer) restart(ctx context.Context) error {
+	g.stop()
+	return g.start(ctx)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// jcsSeeder creates listing keys through /v1: explicit packages, then
+// upload forms of many 0-byte files each (one commit per form).
+type jcsSeeder struct {
+	c    *jcsClient
+	mu   sync.Mutex
+	pkgs map[string]int64 // bucket/package → packageID
+}
+
+const filesPerForm = 1000
+
+func (j *jcsSeeder) how() string {
+	return fmt.Sprintf("/v1 upload forms of %d 0-byte files", filesPerForm)
+}
+
+func (j *jcsSeeder) prepare(ctx context.Context, bucket string, packages []string) error {
+	bid, err := j.c.bucketID(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	for _, p := range packages {
+		id, err := j.c.createPackage(ctx, bid, p)
+		if err != nil {
+			return err
+		}
+		j.mu.Lock()
+		j.pkgs[bucket+"/"+p] = id
+		j.mu.Unlock()
+	}
+	return nil
+}
+
+func (j *jcsSeeder) put(ctx context.Context, bucket string, keys []string) error {
+	byPkg := map[string][]string{}
+	for _, k := range keys {
+		p, path, _ := strings.Cut(k, "/")
+		byPkg[p] = append(byPkg[p], path)
+	}
+	for p, paths := range byPkg {
+		j.mu.Lock()
+		id, ok := j.pkgs[bucket+"/"+p]
+		j.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("seed: package %s/%s was not prepared", bucket, p)
+		}
+		if err := j.c.uploadEmpty(ctx, id, paths); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// v1Single: the single-stream workload through /v1 (multipart-form upload,
+// download by objectID).
+func (b *bench) v1Single(ctx context.Context, s *server) error {
+	c := newJCS(s.url, s.ak, s.sk)
+	const bucket, pkg = "bench-v1", "big"
+	bid, err := c.createBucket(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	pid, err := c.createPackage(ctx, bid, pkg)
+	if err != nil {
+		return err
+	}
+	size := b.cfg.Big
+	put := newAcc(s.who, figV1Put, "/v1 upload "+sizeLabel(size), "MB/s")
+	get := newAcc(s.who, figV1Get, "/v1 download "+sizeLabel(size), "MB/s")
+	for rep := range b.cfg.Reps {
+		path := fmt.Sprintf("dir/obj-%d.bin", rep)
+		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*size))
+		m, t0 := s.meter(), time.Now()
+		id, err := c.upload(rctx, pid, path, newBody(nextSeed(), size), size)
+		if err == nil {
+			put.sample(mbps(size, time.Since(t0)), m.stop())
+			m, t0 = s.meter(), time.Now()
+			if err = c.download(rctx, id, size); err == nil {
+				get.sample(mbps(size, time.Since(t0)), m.stop())
+			}
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := s.del(ctx, bucket, pkg+"/"+path); err != nil {
+			return err
+		}
+	}
+	put.done(b.res)
+	get.done(b.res)
+	return nil
+}
+
+// peakRSS: Streams concurrent S3 PUTs of Big objects while /proc/PID/status
+// is sampled every 50 ms (VmHWM is reset first, so it covers this workload).
+func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
+	const bucket = "bench-big"
+	if err := s.ensureBucket(ctx, bucket); err != nil {
+		return err
+	}
+	size, n := b.cfg.Big, b.cfg.Streams
+	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
+	idle, _, err := p.memory()
+	if err != nil {
+		return err
+	}
+	if err := p.resetPeak(); err != nil {
+		logf("   cannot reset VmHWM (%v): it covers the whole run", err)
+	}
+	var (
+		maxRSS int64
+		wg     sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss, _, err := p.memory(); err == nil {
+				maxRSS = max(maxRSS, rss)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	key := func(i int) string { return fmt.Sprintf("rss/obj-%d", i) }
+	rctx, cancel := context.WithTimeout(ctx, transferTimeout(size*int64(n)))
+	m, t0 := s.meter(), time.Now()
+	err = parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
+	d, u := time.Since(t0), m.stop()
+	cancel()
+	close(stop)
+	wg.Wait()
+	_, hwm, merr := p.memory()
+	parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
+	if err != nil {
+		return err
+	}
+	if merr != nil {
+		return merr
+	}
+	add := func(id, name, unit string, v float64, lower bool) {
+		b.res.add(&Figure{Who: whoGW, ID: id, Name: name, Unit: unit, Value: v, Samples: []float64{v}, LowerBetter: lower,
+			ServerCPU: u.server, ClientCPU: u.client})
+	}
+	add(figRSSBase, "RSS before the uploads (VmRSS)", "MiB", float64(idle)/mib, true)
+	add(figRSS, "peak VmRSS during "+label+" S3 PUTs (50 ms samples)", "MiB", float64(maxRSS)/mib, true)
+	add(figHWM, "VmHWM during "+label+" S3 PUTs", "MiB", float64(hwm)/mib, true)
+	add(figRSSPut, "S3 PUT "+label+" concurrent (during the RSS watch)", "MB/s", mbps(size*int64(n), d), false)
+	return nil
+}

@@ -1,0 +1,257 @@
+//go:build bench
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a jcsgw subprocess.
+type proc struct {
+	cmd    *exec.Cmd
+	pid    int
+	addr   string // 127.0.0.1:port
+	url    string
+	ak, sk string
+	log    string // its stderr
+	exited chan error
+}
+
+const (
+	benchAK = "BENCHACCESSKEY0001"
+	benchSK = "bench-secret-key-0123456789abcdef"
+)
+
+// moduleRoot is the directory of jcsgw's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the jcsgw module: run from the repository")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// buildJcsgw builds ./cmd/jcsgw into dir.
+func buildJcsgw(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "jcsgw")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/jcsgw")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/jcsgw: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// freeAddr finds a free port on 127.0.0.1.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startJcsgw runs bin serve over dataDir on a free loopback port and waits
+// until /healthz answers. The child is killed if this process dies
+// (Pdeathsig); stop it with proc.stop.
+func startJcsgw(ctx context.Context, bin, dataDir, logPath string) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logf2, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &proc{addr: addr, url: "http://" + addr, ak: benchAK, sk: benchSK, log: logPath, exited: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--access-key", p.ak, "--secret-key", p.sk)
+	p.cmd.Stdout, p.cmd.Stderr = logf2, logf2
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	// Pdeathsig fires when the *thread* that forked exits, so fork from a
+	// locked thread that lives as long as the child.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.exited <- p.cmd.Wait()
+		logf2.Close()
+	}()
+	if err := <-started; err != nil {
+		logf2.Close()
+		return nil, err
+	}
+	p.pid = p.cmd.Process.Pid
+	if err := p.waitReady(ctx, 30*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *proc) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	c := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			return fmt.Errorf("jcsgw exited at start: %v (log: %s)", err, p.tail())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if resp, err := c.Get(p.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("jcsgw not ready after %v (log: %s)", limit, p.tail())
+}
+
+// stop ends the subprocess: SIGTERM, then SIGKILL after 10 s.
+func (p *proc) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		p.exited <- <-p.exited
+	}
+}
+
+// tail is the end of the server's log.
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// memory reads VmRSS and VmHWM (bytes) from /proc/PID/status.
+func (p *proc) memory() (rss, hwm int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if k == "VmRSS" {
+			rss = n * 1024
+		} else {
+			hwm = n * 1024
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// resetPeak resets VmHWM to the current RSS (Linux clear_refs 5).
+func (p *proc) resetPeak() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.pid), []byte("5"), 0)
+}
+
+// cpuTicks is utime+stime of a process (pid 0 = this one), in clock ticks.
+func cpuTicks(pid int) int64 {
+	path := "/proc/self/stat"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// Fields after "(comm) ": state is [0], utime [11], stime [12].
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// clockTicks per second: USER_HZ, 100 on every Linux we run on.
+const clockTicks = 100
+
+// cpuUse is CPU time over wall time, in % of one core.
+type cpuUse struct {
+	server, client float64
+	ok             bool
+}
+
+// cpuMeter measures the CPU use of the server subprocess (if any) and of
+// this process over an interval.
+type cpuMeter struct {
+	pid      int
+	t0       time.Time
+	srv, cli int64
+}
+
+func meterCPU(pid int) *cpuMeter {
+	m := &cpuMeter{pid: pid, t0: time.Now(), cli: cpuTicks(0)}
+	if pid > 0 {
+		m.srv = cpuTicks(pid)
+	}
+	return m
+}
+
+func (m *cpuMeter) stop() cpuUse {
+	wall := time.Since(m.t0).Seconds()
+	if wall <= 0 {
+		return cpuUse{}
+	}
+	u := cpuUse{ok: true, client: float64(cpuTicks(0)-m.cli) / clockTicks / wall * 100}
+	if m.pid > 0 {
+		u.server = float64(cpuTicks(m.pid)-m.srv) / clockTicks / wall * 100
+	}
+	return u
+}

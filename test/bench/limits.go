@@ -1,0 +1,312 @@
+//go:build bench
+
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Limit figure IDs (Who = "limit").
+const (
+	limDiskWrite = "a.write"
+	limDiskRead  = "a.read"
+	limHash      = "b.hash"
+	limHTTPPut   = "c.put"
+	limHTTPGet   = "c.get"
+	limHTTP4K    = "d.put4k"
+)
+
+// runLimits measures what the machine allows: (a) disk, (b) hashing,
+// (c) a minimal Go HTTP file server, (d) the same with small fsynced files.
+func (b *bench) runLimits(ctx context.Context) {
+	steps := []struct {
+		name string
+		fn   func(context.Context, string) error
+	}{
+		{"limits/disk", b.limitDisk},
+		{"limits/hash", b.limitHash},
+		{"limits/http", b.limitHTTP},
+		{"limits/http4k", b.limitHTTP4K},
+	}
+	for _, st := range steps {
+		if !b.want(st.name) || ctx.Err() != nil {
+			continue
+		}
+		logf("== %s", st.name)
+		dir, err := os.MkdirTemp(b.root, "limit-")
+		if err == nil {
+			err = st.fn(ctx, dir)
+			os.RemoveAll(dir)
+		}
+		if err != nil {
+			logf("   %s: %v", st.name, err)
+			b.res.fail(whoLimit, st.name, err)
+		}
+	}
+}
+
+// limitDisk: (a) write+fsync, then read, of one big file.
+func (b *bench) limitDisk(ctx context.Context, dir string) error {
+	size := b.cfg.Big
+	w := newAcc(whoLimit, limDiskWrite, "(a) disk write+fsync "+sizeLabel(size), "MB/s")
+	r := newAcc(whoLimit, limDiskRead, "(a) disk read "+sizeLabel(size)+" (page cache warm)", "MB/s")
+	buf := make([]byte, mib)
+	for rep := range b.cfg.Reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		path := filepath.Join(dir, fmt.Sprintf("disk-%d", rep))
+		m := meterCPU(0)
+		t0 := time.Now()
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		src := newBody(nextSeed(), size)
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, src, buf)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		w.sample(mbps(size, time.Since(t0)), m.stop())
+
+		m = meterCPU(0)
+		t0 = time.Now()
+		if f, err = os.Open(path); err != nil {
+			return err
+		}
+		var n int64
+		for {
+			k, err := f.Read(buf)
+			n += int64(k)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return err
+			}
+		}
+		f.Close()
+		if n != size {
+			return fmt.Errorf("read %d bytes, want %d", n, size)
+		}
+		r.sample(mbps(size, time.Since(t0)), m.stop())
+		os.Remove(path)
+	}
+	w.done(b.res)
+	r.done(b.res)
+	return nil
+}
+
+// limitHash: (b) SHA-256 and MD5 fed the same buffers one after the other,
+// as jcsgw's digester does, in one pass.
+func (b *bench) limitHash(ctx context.Context, _ string) error {
+	size := b.cfg.Big
+	a := newAcc(whoLimit, limHash, "(b) SHA-256+MD5 one pass "+sizeLabel(size), "MB/s")
+	const chunk = 256 * kib
+	for range b.cfg.Reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m := meterCPU(0)
+		t0 := time.Now()
+		sh, md := sha256.New(), md5.New()
+		for off := int64(0); off < size; off += chunk {
+			p := baseBlock[off%blockSize:][:chunk]
+			sh.Write(p)
+			md.Write(p)
+		}
+		sh.Sum(nil)
+		md.Sum(nil)
+		a.sample(mbps(size, time.Since(t0)), m.stop())
+	}
+	a.done(b.res)
+	return nil
+}
+
+// fileServer is the minimal Go HTTP handler of limits (c) and (d): PUT
+// streams the body to a new file and fsyncs it, GET serves it with
+// http.ServeContent, DELETE removes it.
+type fileServer struct {
+	dir string
+	url string
+	srv *http.Server
+}
+
+func startFileServer(dir string) (*fileServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	fs := &fileServer{dir: dir, url: "http://" + l.Addr().String()}
+	fs.srv = &http.Server{Handler: fs, ReadHeaderTimeout: 10 * time.Second}
+	go fs.srv.Serve(l)
+	return fs, nil
+}
+
+func (fs *fileServer) close() { fs.srv.Close() }
+
+func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+		http.Error(w, "bad name", http.StatusBadRequest)
+		return
+	}
+	path := filepath.Join(fs.dir, name)
+	switch r.Method {
+	case http.MethodPut:
+		f, err := os.Create(path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, err = io.Copy(f, r.Body)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case http.MethodGet:
+		f, err := os.Open(path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.ServeContent(w, r, name, st.ModTime(), f)
+	case http.MethodDelete:
+		os.Remove(path)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "method", http.StatusMethodNotAllowed)
+	}
+}
+
+// plainPut and plainGet are the limit's client: net/http, nothing else.
+func plainPut(ctx context.Context, hc *http.Client, url string, body io.Reader, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s: HTTP %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+func plainGet(ctx context.Context, hc *http.Client, url string, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := drain(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || n != size {
+		return fmt.Errorf("GET %s: HTTP %d, %d bytes, want %d", url, resp.StatusCode, n, size)
+	}
+	return nil
+}
+
+// limitHTTP: (c) PUT then GET of one big file through the minimal handler.
+func (b *bench) limitHTTP(ctx context.Context, dir string) error {
+	fs, err := startFileServer(dir)
+	if err != nil {
+		return err
+	}
+	defer fs.close()
+	hc := &http.Client{Transport: transport()}
+	size := b.cfg.Big
+	put := newAcc(whoLimit, limHTTPPut, "(c) minimal handler PUT+fsync "+sizeLabel(size), "MB/s")
+	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size), "MB/s")
+	for rep := range b.cfg.Reps {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		url := fmt.Sprintf("%s/big-%d", fs.url, rep)
+		m := meterCPU(0)
+		t0 := time.Now()
+		err := plainPut(rctx, hc, url, newBody(nextSeed(), size), size)
+		if err == nil {
+			put.sample(mbps(size, time.Since(t0)), m.stop())
+			m, t0 = meterCPU(0), time.Now()
+			if err = plainGet(rctx, hc, url, size); err == nil {
+				get.sample(mbps(size, time.Since(t0)), m.stop())
+			}
+		}
+		cancel()
+		os.Remove(filepath.Join(dir, fmt.Sprintf("big-%d", rep)))
+		if err != nil {
+			return err
+		}
+	}
+	put.done(b.res)
+	get.done(b.res)
+	return nil
+}
+
+// limitHTTP4K: (d) 4 KiB PUTs, each a new fsynced file, at fixed concurrency
+// for a fixed time.
+func (b *bench) limitHTTP4K(ctx context.Context, dir string) error {
+	fs, err := startFileServer(dir)
+	if err != nil {
+		return err
+	}
+	defer fs.close()
+	hc := &http.Client{Transport: transport()}
+	size := b.cfg.Small
+	a := newAcc(whoLimit, limHTTP4K, fmt.Sprintf("(d) minimal handler PUT+fsync %s ×%d", sizeLabel(size), b.cfg.Conc), "ops/s")
+	var seq atomic.Int64
+	for range b.cfg.Reps {
+		m := meterCPU(0)
+		r, err := fixedTime(ctx, b.cfg.Conc, b.cfg.FixedTime, 1_000_000, func(ctx context.Context, _, _ int) error {
+			return plainPut(ctx, hc, fmt.Sprintf("%s/small-%d", fs.url, seq.Add(1)), newBody(nextSeed(), size), size)
+		})
+		if err != nil {
+			return err
+		}
+		a.sample(r.rate(), m.stop())
+		a.latency(r.lats)
+	}
+	a.done(b.res)
+	return nil
+}

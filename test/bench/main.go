@@ -1,0 +1,165 @@
+//go:build bench
+
+// Command bench measures jcsgw against the machine's limits and against
+// gofakes3 (a peer S3 server), in one bounded run on one machine, and checks
+// the performance targets.
+//
+//	go run ./test/bench            # full run (≤ 10 min on 2 cores)
+//	go run ./test/bench -quick     # smoke: 64 MiB bodies, 1 repetition, 2 s runs, 10k keys
+//	go run ./test/bench -large     # adds the 1,000,000-key first-page latency
+//	go run ./test/bench -only 'jcsgw/s3/(single|small)'
+//
+// Limits run in this process; the peer (gofakes3 over an on-disk afero
+// backend) runs in this process on 127.0.0.1; jcsgw runs as a subprocess
+// built from ./cmd/jcsgw, so its RSS and CPU can be read from /proc. Every
+// figure is the median of -reps repetitions; the table goes to stdout and
+// the figures to -json.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
+	"time"
+)
+
+// Config is the run's shape, from the flags.
+type Config struct {
+	Quick     bool          `json:"quick"`
+	Large     bool          `json:"large"`
+	Reps      int           `json:"reps"`
+	Only      string        `json:"only,omitempty"`
+	Dir       string        `json:"dir"`
+	JSON      string        `json:"-"`
+	ServerBin string        `json:"serverBin,omitempty"`
+	Timeout   time.Duration `json:"timeout"`
+
+	Big       int64         `json:"bigBytes"`  // single-stream, multipart and RSS object size
+	Mid       int64         `json:"midBytes"`  // each of the 8 concurrent objects
+	Part      int64         `json:"partBytes"` // multipart part size
+	Small     int64         `json:"smallBytes"`
+	Conc      int           `json:"concurrency"` // small-object and limit (d) concurrency
+	Streams   int           `json:"streams"`     // concurrent large streams
+	InFlight  int           `json:"partsInFlight"`
+	FixedTime time.Duration `json:"fixedTime"`
+	ListKeys  int           `json:"listKeys"`
+	LargeKeys int           `json:"largeKeys,omitempty"`
+	SeedConc  int           `json:"seedConcurrency"`
+	SeedTime  time.Duration `json:"seedTimeout"`
+	ListTime  time.Duration `json:"listTimeout"`
+}
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+	gib = 1 << 30
+)
+
+func parseFlags() Config {
+	var c Config
+	flag.BoolVar(&c.Quick, "quick", false, "smoke run: 64 MiB instead of 1 GiB, 1 repetition, 2 s fixed-time runs, 10k keys")
+	flag.BoolVar(&c.Large, "large", false, "also measure the first-page latency at 1,000,000 keys")
+	flag.IntVar(&c.Reps, "reps", 0, "repetitions per figure (default 3, 1 with -quick)")
+	flag.StringVar(&c.Only, "only", "", "run only workloads whose name matches this regexp (names: limits/disk, limits/hash, limits/http, limits/http4k, {gofakes3,jcsgw}/s3/{single,concurrent,multipart,small,list}, jcsgw/v1/single, jcsgw/rss)")
+	flag.StringVar(&c.Dir, "dir", os.TempDir(), "where temporary data goes (must be on the data disk)")
+	flag.StringVar(&c.JSON, "json", "bench-results.json", "write the figures here as JSON (\"\" = don't)")
+	flag.StringVar(&c.ServerBin, "server-bin", "", "use this jcsgw binary instead of building ./cmd/jcsgw")
+	flag.DurationVar(&c.Timeout, "timeout", 0, "hard limit for the whole run (default 15m, 60m with -large)")
+	flag.Parse()
+
+	c.Big, c.Mid, c.Part, c.Small = 1*gib, 64*mib, 16*mib, 4*kib
+	c.Conc, c.Streams, c.InFlight, c.SeedConc = 16, 8, 8, 64
+	c.FixedTime, c.ListKeys = 3*time.Second, 100_000
+	c.SeedTime, c.ListTime = 150*time.Second, 60*time.Second
+	if c.Quick {
+		c.Big, c.Mid, c.Part = 64*mib, 8*mib, 8*mib
+		c.FixedTime, c.ListKeys = 2*time.Second, 10_000
+		c.SeedTime, c.ListTime = 60*time.Second, 15*time.Second
+	}
+	if c.Reps <= 0 {
+		c.Reps = 3
+		if c.Quick {
+			c.Reps = 1
+		}
+	}
+	if c.Large {
+		c.LargeKeys = 1_000_000
+		c.SeedTime = 30 * time.Minute
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 15 * time.Minute
+		if c.Large {
+			c.Timeout = 60 * time.Minute
+		}
+	}
+	return c
+}
+
+// bench is one run.
+type bench struct {
+	cfg  Config
+	res  *Results
+	root string // temporary directory, removed at the end
+	only *regexp.Regexp
+}
+
+// want tells whether the workload called name is to run.
+func (b *bench) want(name string) bool { return b.only == nil || b.only.MatchString(name) }
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	cfg := parseFlags()
+	b := &bench{cfg: cfg, res: &Results{Started: time.Now(), Config: cfg}}
+	if cfg.Only != "" {
+		re, err := regexp.Compile(cfg.Only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -only:", err)
+			return 2
+		}
+		b.only = re
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	root, err := os.MkdirTemp(cfg.Dir, "jcsgw-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	b.root = root
+	// Deferred calls also run when a workload panics on this goroutine; the
+	// jcsgw subprocess additionally dies with us (Pdeathsig).
+	defer os.RemoveAll(root)
+
+	start := time.Now()
+	b.runLimits(ctx)
+	b.runPeer(ctx)
+	b.runJcsgw(ctx)
+	if err := ctx.Err(); err != nil {
+		b.res.Errors = append(b.res.Errors, "run stopped early: "+context.Cause(ctx).Error())
+	}
+	judge(b.res)
+	printReport(os.Stdout, b.res, time.Since(start))
+	if cfg.JSON != "" {
+		if err := writeJSON(cfg.JSON, b.res); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		logf("figures written to %s", cfg.JSON)
+	}
+	if len(b.res.Errors) > 0 {
+		return 1
+	}
+	return 0
+}

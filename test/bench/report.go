@@ -1,0 +1,269 @@
+//go:build bench
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// rowOrder is the order of the workload table.
+var rowOrder = []string{
+	figPutBig, figGetBig, figV1Put, figV1Get, figPutMid, figGetMid, figMPU,
+	figPutSmall, figGetSmall, figHeadSmall, figDelSmall,
+	figSeed, figListFlat, figListDelim, figFirst10k, figFirst100k, figFirst1M,
+	figRSSBase, figRSS, figHWM, figRSSPut,
+}
+
+// limitFor names the limit a jcsgw figure is held against, and its value.
+func limitFor(r *Results, id string) (string, float64, bool) {
+	switch id {
+	case figPutBig, figV1Put, figMPU, figPutMid, figRSSPut:
+		w, ok1 := r.value(whoLimit, limDiskWrite)
+		h, ok2 := r.value(whoLimit, limHash)
+		if !ok1 || !ok2 {
+			return "", 0, false
+		}
+		return "min(a-write,b)", min(w, h), true
+	case figGetBig, figV1Get, figGetMid:
+		v, ok := r.value(whoLimit, limHTTPGet)
+		return "c-GET", v, ok
+	case figPutSmall, figGetSmall, figHeadSmall, figDelSmall:
+		v, ok := r.value(whoLimit, limHTTP4K)
+		return "d", v, ok
+	}
+	return "", 0, false
+}
+
+// peerID is the gofakes3 figure a jcsgw figure is compared with.
+func peerID(id string) string {
+	switch id {
+	case figV1Put:
+		return figPutBig
+	case figV1Get:
+		return figGetBig
+	case figRSS, figHWM, figRSSBase, figRSSPut:
+		return ""
+	}
+	return id
+}
+
+// judge fills in the ratios and the PASS/FAIL targets.
+func judge(r *Results) {
+	for _, f := range r.Figures {
+		if f.Who != whoGW || f.Value <= 0 {
+			continue
+		}
+		if name, v, ok := limitFor(r, f.ID); ok && v > 0 {
+			f.Limit, f.VsLimit = name, f.Value/v
+		}
+		if pid := peerID(f.ID); pid != "" {
+			if pv, ok := r.value(whoPeer, pid); ok {
+				if f.LowerBetter {
+					f.VsPeer = pv / f.Value
+				} else {
+					f.VsPeer = f.Value / pv
+				}
+			}
+		}
+	}
+	add := func(name string, pass bool, format string, args ...any) {
+		r.Targets = append(r.Targets, Target{Name: name, Pass: pass, Detail: fmt.Sprintf(format, args...)})
+	}
+	skip := func(name, why string) {
+		r.Targets = append(r.Targets, Target{Name: name, Skipped: true, Detail: why})
+	}
+	ratioTarget := func(name string, ids []string, min float64) {
+		judged := false
+		for _, id := range ids {
+			f := r.get(whoGW, id)
+			if f == nil || f.VsLimit == 0 {
+				continue
+			}
+			judged = true
+			add(name, f.VsLimit >= min, "%s: %s = %.2f× %s", f.Name, fmtValue(f), f.VsLimit, f.Limit)
+		}
+		if !judged {
+			skip(name, "no figure or no limit measured")
+		}
+	}
+	ratioTarget("large PUT ≥ 0.8× min(limit a write, limit b)", []string{figPutBig, figV1Put, figMPU}, 0.8)
+	ratioTarget("large GET ≥ 0.8× limit (c) GET", []string{figGetBig, figV1Get}, 0.8)
+	ratioTarget("4 KiB PUT ops/s ≥ 0.5× limit (d)", []string{figPutSmall}, 0.5)
+
+	const getPut = "4 KiB GET ≥ 3× 4 KiB PUT"
+	if g, p := r.get(whoGW, figGetSmall), r.get(whoGW, figPutSmall); g != nil && p != nil && p.Value > 0 {
+		add(getPut, g.Value >= 3*p.Value, "GET %s / PUT %s = %.2f×", fmtValue(g), fmtValue(p), g.Value/p.Value)
+	} else {
+		skip(getPut, "no 4 KiB GET or PUT figure")
+	}
+
+	const vsPeer = "every jcsgw figure ≥ 2× gofakes3"
+	judged := false
+	for _, id := range rowOrder {
+		f := r.get(whoGW, id)
+		if f == nil || f.VsPeer == 0 {
+			continue
+		}
+		judged = true
+		pf := r.get(whoPeer, peerID(id))
+		add(vsPeer, f.VsPeer >= 2, "%s: jcsgw %s vs gofakes3 %s = %.2f×", f.Name, fmtValue(f), fmtValue(pf), f.VsPeer)
+	}
+	if !judged {
+		skip(vsPeer, "no pair of jcsgw and gofakes3 figures")
+	}
+
+	const listing = "listing ≥ 100,000 keys/s"
+	judged = false
+	for _, id := range []string{figListFlat, figListDelim} {
+		if f := r.get(whoGW, id); f != nil {
+			judged = true
+			add(listing, f.Value >= 100_000, "%s: %s", f.Name, fmtValue(f))
+		}
+	}
+	if !judged {
+		skip(listing, "no listing figure")
+	}
+
+	const firstPage = "first page at 1M keys ≤ 2× first page at 10k"
+	if big, small := r.get(whoGW, figFirst1M), r.get(whoGW, figFirst10k); big != nil && small != nil && small.Value > 0 {
+		add(firstPage, big.Value <= 2*small.Value, "%s / %s = %.2f×", fmtValue(big), fmtValue(small), big.Value/small.Value)
+	} else {
+		skip(firstPage, "needs -large (make bench-large)")
+	}
+
+	const rss = "peak RSS ≤ 200 MiB during 8× 1 GiB uploads"
+	if a, h := r.get(whoGW, figRSS), r.get(whoGW, figHWM); a != nil && h != nil {
+		peak := max(a.Value, h.Value)
+		add(rss, peak <= 200, "max VmRSS %.1f MiB, VmHWM %.1f MiB (%s)", a.Value, h.Value, strings.TrimPrefix(a.Name, "peak VmRSS during "))
+	} else {
+		skip(rss, "no RSS figure")
+	}
+}
+
+func fmtValue(f *Figure) string {
+	if f == nil {
+		return "-"
+	}
+	switch {
+	case f.Unit == "ms" && f.Value < 10:
+		return fmt.Sprintf("%.2f ms", f.Value)
+	case f.Value >= 100:
+		return fmt.Sprintf("%.0f %s", f.Value, f.Unit)
+	default:
+		return fmt.Sprintf("%.1f %s", f.Value, f.Unit)
+	}
+}
+
+func fmtLat(f *Figure) string {
+	if f == nil || f.P50ms == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f/%.2f", f.P50ms, f.P99ms)
+}
+
+func fmtCPU(f *Figure) string {
+	if f == nil || (f.ServerCPU == 0 && f.ClientCPU == 0) {
+		return ""
+	}
+	if f.Who == whoGW {
+		return fmt.Sprintf("%.0f/%.0f", f.ServerCPU, f.ClientCPU)
+	}
+	return fmt.Sprintf("%.0f", f.ClientCPU)
+}
+
+// printReport writes the tables, the notes, the errors and the targets.
+func printReport(w io.Writer, r *Results, took time.Duration) {
+	c := r.Config
+	mode := "full"
+	if c.Quick {
+		mode = "quick (smoke sizes)"
+	}
+	if c.Large {
+		mode += " + large"
+	}
+	fmt.Fprintf(w, "\njcsgw benchmark — %s, %d repetition(s), medians; took %s\n", mode, c.Reps, took.Round(time.Second))
+	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys\n\n",
+		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU %")
+	for _, f := range r.Figures {
+		if f.Who == whoLimit {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, fmtValue(f), fmtLat(f), fmtCPU(f))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKLOAD\tgofakes3\tjcsgw\tjcsgw ÷ limit\tjcsgw vs gofakes3\tp50/p99 ms jcsgw\tp50/p99 ms gofakes3\tCPU % jcsgw srv/cli\tCPU % gofakes3")
+	var notes []string
+	for _, id := range rowOrder {
+		g, p := r.get(whoGW, id), r.get(whoPeer, id)
+		if g == nil && p == nil {
+			continue
+		}
+		name := ""
+		if g != nil {
+			name = g.Name
+		} else {
+			name = p.Name
+		}
+		lim, vs := "", ""
+		if g != nil && g.VsLimit > 0 {
+			lim = fmt.Sprintf("%.2f× %s", g.VsLimit, g.Limit)
+		}
+		if g != nil && g.VsPeer > 0 {
+			vs = fmt.Sprintf("%.2f×", g.VsPeer)
+			if id != peerID(id) {
+				vs += " (vs its S3 figure)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, fmtValue(p), fmtValue(g), lim, vs, fmtLat(g), fmtLat(p), fmtCPU(g), fmtCPU(p))
+		for _, f := range []*Figure{p, g} {
+			if f != nil && f.Note != "" {
+				notes = append(notes, fmt.Sprintf("%s, %s: %s", f.Who, name, f.Note))
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core; gofakes3 runs inside the bench process, so its CPU includes the client.)")
+	for _, n := range notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "ERROR:", e)
+	}
+
+	fmt.Fprintln(w, "\nTARGETS")
+	var pass, fail, skipped int
+	for _, t := range r.Targets {
+		verdict := "FAIL"
+		switch {
+		case t.Skipped:
+			verdict = "SKIP"
+			skipped++
+		case t.Pass:
+			verdict = "PASS"
+			pass++
+		default:
+			fail++
+		}
+		fmt.Fprintf(w, "%s  %s — %s\n", verdict, t.Name, t.Detail)
+	}
+	fmt.Fprintf(w, "\ntargets: %d PASS, %d FAIL, %d SKIP\n", pass, fail, skipped)
+}
+
+func writeJSON(path string, r *Results) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,96 @@
+//go:build bench
+
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Who measured a figure.
+const (
+	whoLimit = "limit"
+	whoPeer  = "gofakes3"
+	whoGW    = "jcsgw"
+)
+
+// Figure is one measured number: the median of its samples.
+type Figure struct {
+	Who     string    `json:"who"`  // limit, gofakes3 or jcsgw
+	ID      string    `json:"id"`   // e.g. s3.put.big; the same ID on the peer is its counterpart
+	Name    string    `json:"name"` // what a person reads
+	Unit    string    `json:"unit"` // MB/s, ops/s, keys/s, ms, MiB
+	Value   float64   `json:"value"`
+	Samples []float64 `json:"samples,omitempty"`
+	// Lower is better (latencies, memory).
+	LowerBetter bool `json:"lowerBetter,omitempty"`
+	// Request latencies of fixed-time runs (medians over repetitions).
+	P50ms float64 `json:"p50ms,omitempty"`
+	P99ms float64 `json:"p99ms,omitempty"`
+	// CPU use during the measurement, % of one core: the jcsgw subprocess
+	// (ServerCPU) and the bench process (ClientCPU; it hosts the peer too).
+	ServerCPU float64 `json:"serverCPU,omitempty"`
+	ClientCPU float64 `json:"clientCPU,omitempty"`
+	// Ratios, filled in by judge: to the matching limit (Limit names it) and
+	// to gofakes3's figure for the same workload (>1 = jcsgw is better; for
+	// lower-is-better figures it is gofakes3 ÷ jcsgw).
+	Limit   string  `json:"limit,omitempty"`
+	VsLimit float64 `json:"vsLimit,omitempty"`
+	VsPeer  float64 `json:"vsPeer,omitempty"`
+	Note    string  `json:"note,omitempty"`
+	Err     string  `json:"error,omitempty"`
+}
+
+// Results collects figures from every workload, safe for concurrent use.
+type Results struct {
+	mu      sync.Mutex
+	Started time.Time `json:"started"`
+	Config  Config    `json:"config"`
+	Figures []*Figure `json:"figures"`
+	Targets []Target  `json:"targets,omitempty"`
+	Errors  []string  `json:"errors,omitempty"`
+}
+
+// Target is one PASS/FAIL line.
+type Target struct {
+	Name   string `json:"name"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail"`
+	// Skipped targets could not be judged (a figure is missing).
+	Skipped bool `json:"skipped,omitempty"`
+}
+
+func (r *Results) add(f *Figure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(f.Samples) > 0 && f.Value == 0 {
+		f.Value = median(f.Samples)
+	}
+	r.Figures = append(r.Figures, f)
+}
+
+func (r *Results) fail(who, workload string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Errors = append(r.Errors, fmt.Sprintf("%s %s: %v", who, workload, err))
+}
+
+// get returns who's figure id, or nil.
+func (r *Results) get(who, id string) *Figure {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.Figures {
+		if f.Who == who && f.ID == id && f.Err == "" {
+			return f
+		}
+	}
+	return nil
+}
+
+func (r *Results) value(who, id string) (float64, bool) {
+	if f := r.get(who, id); f != nil && f.Value > 0 {
+		return f.Value, true
+	}
+	return 0, false
+}

@@ -1,0 +1,339 @@
+//go:build bench
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// S3 figure IDs; the same ID on gofakes3 and jcsgw is the same workload.
+const (
+	figPutBig    = "s3.put.big"
+	figGetBig    = "s3.get.big"
+	figPutMid    = "s3.put.mid8"
+	figGetMid    = "s3.get.mid8"
+	figMPU       = "s3.mpu.big"
+	figPutSmall  = "s3.put.small"
+	figGetSmall  = "s3.get.small"
+	figHeadSmall = "s3.head.small"
+	figDelSmall  = "s3.del.small"
+	figListFlat  = "s3.list.flat"
+	figListDelim = "s3.list.delim"
+	figFirst10k  = "s3.first.10k"
+	figFirst100k = "s3.first.100k"
+	figFirst1M   = "s3.first.1m"
+	figSeed      = "s3.seed" // 0-byte PUT rate while creating the listing keys (information)
+)
+
+// workloads are every workload name, for -only.
+var workloads = []string{
+	"limits/disk", "limits/hash", "limits/http", "limits/http4k",
+	"gofakes3/s3/single", "gofakes3/s3/concurrent", "gofakes3/s3/multipart", "gofakes3/s3/small", "gofakes3/s3/list",
+	"jcsgw/s3/single", "jcsgw/s3/concurrent", "jcsgw/s3/multipart", "jcsgw/s3/small", "jcsgw/s3/list",
+	"jcsgw/v1/single", "jcsgw/rss",
+}
+
+// wantAny tells whether any workload starting with prefix is to run.
+func (b *bench) wantAny(prefix string) bool {
+	for _, w := range workloads {
+		if strings.HasPrefix(w, prefix) && b.want(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// smallRequestTimeout bounds one small request.
+const smallRequestTimeout = 30 * time.Second
+
+// transferTimeout bounds moving n bytes: 30 s plus n at 8 MB/s, far below
+// anything these workloads should see, so a stuck server costs little time.
+func transferTimeout(n int64) time.Duration {
+	return 30*time.Second + time.Duration(float64(n)/8e6*float64(time.Second))
+}
+
+// runS3 runs the S3 workloads that -only selects against s.
+func (b *bench) runS3(ctx context.Context, s *server) {
+	steps := []struct {
+		name string
+		fn   func(context.Context, *server) error
+	}{
+		{"s3/single", b.s3Single},
+		{"s3/concurrent", b.s3Concurrent},
+		{"s3/multipart", b.s3Multipart},
+		{"s3/small", b.s3Small},
+		{"s3/list", b.s3List},
+	}
+	for _, st := range steps {
+		b.step(ctx, s, s.who+"/"+st.name, func() error { return st.fn(ctx, s) })
+	}
+}
+
+// step runs one workload if -only selects it and records its failure; after
+// a failure the server is replaced by a fresh one if it can be.
+func (b *bench) step(ctx context.Context, s *server, name string, fn func() error) {
+	if !b.want(name) || ctx.Err() != nil {
+		return
+	}
+	logf("== %s", name)
+	t0 := time.Now()
+	err := parallel(1, func(int) error { return fn() }) // turns a panic into an error
+	logf("   %s took %.1fs", name, time.Since(t0).Seconds())
+	if err == nil {
+		return
+	}
+	logf("   %s failed: %v", name, err)
+	who, rest, _ := strings.Cut(name, "/")
+	b.res.fail(who, rest, err)
+	if s.recover != nil && ctx.Err() == nil {
+		logf("   restarting %s over a fresh data directory, so later figures are not skewed", s.who)
+		if err := s.recover(ctx); err != nil {
+			b.res.fail(who, "restart", err)
+		}
+	}
+}
+
+// s3Single: one stream PUTs a big object, then GETs it, per repetition.
+func (b *bench) s3Single(ctx context.Context, s *server) error {
+	const bucket = "bench-big"
+	if err := s.ensureBucket(ctx, bucket); err != nil {
+		return err
+	}
+	size := b.cfg.Big
+	put := newAcc(s.who, figPutBig, "S3 PUT "+sizeLabel(size), "MB/s")
+	get := newAcc(s.who, figGetBig, "S3 GET "+sizeLabel(size), "MB/s")
+	for rep := range b.cfg.Reps {
+		key := fmt.Sprintf("single/obj-%d", rep)
+		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*size))
+		m, t0 := s.meter(), time.Now()
+		err := s.put(rctx, bucket, key, newBody(nextSeed(), size), size)
+		if err == nil {
+			put.sample(mbps(size, time.Since(t0)), m.stop())
+			m, t0 = s.meter(), time.Now()
+			if err = s.get(rctx, bucket, key, size); err == nil {
+				get.sample(mbps(size, time.Since(t0)), m.stop())
+			}
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := s.del(ctx, bucket, key); err != nil {
+			return err
+		}
+	}
+	put.done(b.res)
+	get.done(b.res)
+	return nil
+}
+
+// s3Concurrent: Streams concurrent PUTs of Mid-sized objects, then as many
+// concurrent GETs of them; aggregate MB/s.
+func (b *bench) s3Concurrent(ctx context.Context, s *server) error {
+	const bucket = "bench-big"
+	if err := s.ensureBucket(ctx, bucket); err != nil {
+		return err
+	}
+	size, n := b.cfg.Mid, b.cfg.Streams
+	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
+	put := newAcc(s.who, figPutMid, "S3 PUT "+label+" concurrent", "MB/s")
+	get := newAcc(s.who, figGetMid, "S3 GET "+label+" concurrent", "MB/s")
+	total := size * int64(n)
+	for rep := range b.cfg.Reps {
+		key := func(i int) string { return fmt.Sprintf("conc/r%d-%d", rep, i) }
+		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*total))
+		m, t0 := s.meter(), time.Now()
+		err := parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
+		if err == nil {
+			put.sample(mbps(total, time.Since(t0)), m.stop())
+			m, t0 = s.meter(), time.Now()
+			if err = parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) }); err == nil {
+				get.sample(mbps(total, time.Since(t0)), m.stop())
+			}
+		}
+		cancel()
+		parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
+		if err != nil {
+			return err
+		}
+	}
+	put.done(b.res)
+	get.done(b.res)
+	return nil
+}
+
+// s3Multipart: one big object in Part-sized parts, InFlight at a time,
+// timed from CreateMultipartUpload to CompleteMultipartUpload.
+func (b *bench) s3Multipart(ctx context.Context, s *server) error {
+	const bucket = "bench-big"
+	if err := s.ensureBucket(ctx, bucket); err != nil {
+		return err
+	}
+	size, part := b.cfg.Big, b.cfg.Part
+	a := newAcc(s.who, figMPU, fmt.Sprintf("S3 multipart %s (%s parts, %d in flight)", sizeLabel(size), sizeLabel(part), b.cfg.InFlight), "MB/s")
+	for rep := range b.cfg.Reps {
+		key := fmt.Sprintf("mpu/obj-%d", rep)
+		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*size))
+		m, t0 := s.meter(), time.Now()
+		err := s.multipart(rctx, bucket, key, newBody(nextSeed(), size), part, b.cfg.InFlight)
+		if err == nil {
+			a.sample(mbps(size, time.Since(t0)), m.stop())
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := s.del(ctx, bucket, key); err != nil {
+			return err
+		}
+	}
+	a.done(b.res)
+	return nil
+}
+
+func (s *server) multipart(ctx context.Context, bucket, key string, whole *body, partSize int64, inFlight int) (err error) {
+	up, err := s.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("CreateMultipartUpload: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			actx, cancel := context.WithTimeout(context.Background(), smallRequestTimeout)
+			defer cancel()
+			s.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId})
+		}
+	}()
+	nparts := int((whole.size + partSize - 1) / partSize)
+	parts := make([]types.CompletedPart, nparts)
+	var next atomic.Int64
+	err = parallel(min(inFlight, nparts), func(int) error {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= nparts {
+				return nil
+			}
+			off := int64(i) * partSize
+			n := min(partSize, whole.size-off)
+			out, err := s.s3.UploadPart(ctx, &s3.UploadPartInput{
+				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
+				PartNumber: aws.Int32(int32(i + 1)), Body: whole.part(off, n), ContentLength: aws.Int64(n),
+			})
+			if err != nil {
+				return fmt.Errorf("UploadPart %d: %w", i+1, err)
+			}
+			parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	})
+	if err != nil {
+		return fmt.Errorf("CompleteMultipartUpload: %w", err)
+	}
+	return nil
+}
+
+// s3Small: Small-object PUT, GET, HEAD and DELETE, each at Conc for
+// FixedTime (DELETE ends sooner if it runs out of objects).
+func (b *bench) s3Small(ctx context.Context, s *server) error {
+	const bucket = "bench-small"
+	if err := s.ensureBucket(ctx, bucket); err != nil {
+		return err
+	}
+	size, conc, dur := b.cfg.Small, b.cfg.Conc, b.cfg.FixedTime
+	label := fmt.Sprintf("%s ×%d", sizeLabel(size), conc)
+	put := newAcc(s.who, figPutSmall, "S3 PUT "+label, "ops/s")
+	get := newAcc(s.who, figGetSmall, "S3 GET "+label, "ops/s")
+	head := newAcc(s.who, figHeadSmall, "S3 HEAD "+label, "ops/s")
+	del := newAcc(s.who, figDelSmall, "S3 DELETE "+label, "ops/s")
+	const maxOps = 2_000_000
+	for rep := range b.cfg.Reps {
+		// Each worker keeps the keys it wrote; reads pick any written key.
+		keys := make([][]string, conc)
+		var mu sync.Mutex
+		var all []string
+		key := func(w, i int) string { return fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i) }
+
+		m := s.meter()
+		r, err := fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, w, i int) error {
+			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+			defer cancel()
+			k := key(w, i)
+			if err := s.put(rctx, bucket, k, newBody(nextSeed(), size), size); err != nil {
+				return err
+			}
+			keys[w] = append(keys[w], k)
+			mu.Lock()
+			all = append(all, k)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		put.sample(r.rate(), m.stop())
+		put.latency(r.lats)
+		if len(all) == 0 {
+			return errors.New("no object was written")
+		}
+
+		for _, ph := range []struct {
+			a  *acc
+			op func(context.Context, string) error
+		}{
+			{get, func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
+			{head, func(ctx context.Context, k string) error { return s.head(ctx, bucket, k) }},
+		} {
+			m := s.meter()
+			r, err := fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, _, _ int) error {
+				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+				defer cancel()
+				return ph.op(rctx, all[rand.IntN(len(all))])
+			})
+			if err != nil {
+				return err
+			}
+			ph.a.sample(r.rate(), m.stop())
+			ph.a.latency(r.lats)
+		}
+
+		m = s.meter()
+		r, err = fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, w, i int) error {
+			if i >= len(keys[w]) {
+				return errExhausted
+			}
+			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+			defer cancel()
+			return s.del(rctx, bucket, keys[w][i])
+		})
+		if err != nil {
+			return err
+		}
+		del.sample(r.rate(), m.stop())
+		del.latency(r.lats)
+		if r.ops < len(all) {
+			del.note("deleted %d of %d objects in %v", r.ops, len(all), dur)
+		} else {
+			del.note("ran out of objects after %.1fs", r.elapsed.Seconds())
+		}
+	}
+	for _, a := range []*acc{put, get, head, del} {
+		a.done(b.res)
+	}
+	return nil
+}
