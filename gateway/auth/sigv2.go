@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -14,10 +15,28 @@ import (
 //
 //	Method\nContent-MD5\nContent-Type\nDate-or-Expires\nCanonicalizedAmzHeaders CanonicalizedResource
 //
-// The canonicalized resource is the path-style resource (/bucket/key): this
-// verifier does not know the gateway's virtual-host domain, and guessing a
-// bucket out of Host would let a signature for one resource authorize
-// another.
+// The canonicalized resource always names the bucket (/bucket/key). For
+// virtual-host-style requests the bucket is not in the path, and guessing it
+// from Host here could let a signature for one resource authorize another;
+// the front, which routes the request, says which bucket it addressed with
+// WithVirtualHostBucket.
+
+type vhostBucketKey struct{}
+
+// WithVirtualHostBucket returns r marked as addressed virtual-host style to
+// bucket, so that SigV2 verification uses "/bucket" + path as the
+// canonicalized resource. Call it with the bucket the router resolved from
+// Host, pass the returned request to VerifyS3 and keep using it afterwards
+// (VerifyS3 may replace its Body, and Trailers reads from that Body). SigV4
+// does not need it.
+func WithVirtualHostBucket(r *http.Request, bucket string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), vhostBucketKey{}, bucket))
+}
+
+func virtualHostBucket(r *http.Request) string {
+	b, _ := r.Context().Value(vhostBucketKey{}).(string)
+	return b
+}
 
 // parseV2Authorization splits "AWS AKID:base64sig". The signature is split
 // at the last ':' because base64 never contains one.
@@ -124,8 +143,12 @@ func matchV2(r *http.Request, params []queryParam, secret string, sig []byte, da
 		strings.TrimSpace(r.Header.Get("Content-Md5")) + "\n" +
 		strings.TrimSpace(r.Header.Get("Content-Type")) + "\n"
 	amz := canonicalAmzHeadersV2(r.Header)
+	bucket := virtualHostBucket(r)
 	var resources []string
 	for _, p := range s3Paths(r) {
+		if bucket != "" {
+			p = "/" + bucket + p
+		}
 		for _, extended := range []bool{false, true} {
 			for _, bare := range []bool{false, true} {
 				resources = appendUnique(resources, p+subresourcesV2(params, extended, bare))

@@ -216,3 +216,27 @@ func TestSigV2ContentMD5Enforced(t *testing.T) {
 	_, err = io.ReadAll(req.Body)
 	requireCode(t, err, CodeBadDigest, 400)
 }
+
+func TestSigV2VirtualHost(t *testing.T) {
+	sts := "GET\n\n\n" + dateT0 + "\n/vbucket/dir/k%20x?acl"
+	mk := func() *http.Request {
+		req := httptest.NewRequest("GET", "http://vbucket.s3.example/dir/k%20x?acl", nil)
+		req.Header.Set("Date", dateT0)
+		req.Header.Set("Authorization", "AWS "+testAK+":"+v2Sign(testSK, sts))
+		return req
+	}
+	_, err := verifierAt(t0).VerifyS3(mk())
+	requireCode(t, err, CodeSignatureDoesNotMatch, 403)
+
+	_, err = verifierAt(t0).VerifyS3(WithVirtualHostBucket(mk(), "vbucket"))
+	require.NoError(t, err)
+	_, err = verifierAt(t0).VerifyS3(WithVirtualHostBucket(mk(), "other"))
+	requireCode(t, err, CodeSignatureDoesNotMatch, 403)
+
+	// Bucket root: "/vbucket/".
+	req := httptest.NewRequest("GET", "http://vbucket.s3.example/", nil)
+	req.Header.Set("Date", dateT0)
+	req.Header.Set("Authorization", "AWS "+testAK+":"+v2Sign(testSK, "GET\n\n\n"+dateT0+"\n/vbucket/"))
+	_, err = verifierAt(t0).VerifyS3(WithVirtualHostBucket(req, "vbucket"))
+	require.NoError(t, err)
+}
