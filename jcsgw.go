@@ -34,6 +34,9 @@ type Config struct {
 	SecretKey string
 	// BaseDomain enables virtual-host-style S3 addressing (bucket.BaseDomain).
 	BaseDomain string
+	// LocalRoots limits the rootPath of Local user spaces to these
+	// directories and what is below them; empty = no restriction.
+	LocalRoots []string
 	Logger     *slog.Logger
 }
 
@@ -80,12 +83,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if s.cat, err = catalog.OpenBolt(filepath.Join(cfg.DataDir, "catalog.db")); err != nil {
 		return nil, err
 	}
-	store, err := backends.NewLocal(filepath.Join(cfg.DataDir, "spaces", "default"))
+	defDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "spaces", "default"))
 	if err != nil {
 		s.cat.Close()
 		return nil, err
 	}
-	s.svc, err = gateway.New(ctx, gateway.Config{Catalog: s.cat, Default: store, Logger: cfg.Logger})
+	store, err := backends.NewLocal(defDir)
+	if err != nil {
+		s.cat.Close()
+		return nil, err
+	}
+	s.svc, err = gateway.New(ctx, gateway.Config{
+		Catalog: s.cat, Default: store, Logger: cfg.Logger,
+		OpenSpace: spaceOpener(cfg.LocalRoots),
+		DefaultSpace: gateway.UserSpace{Name: "default", Storage: gateway.StorageConfig{Type: "Local", RootPath: defDir},
+			Credential: gateway.Credential{Type: "Local"}, ShardStore: &gateway.ShardStoreConfig{}},
+	})
 	if err != nil {
 		s.cat.Close()
 		return nil, err
@@ -93,6 +106,44 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	v := &auth.Verifier{Keys: s.keys}
 	s.handler = route(jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))
 	return s, nil
+}
+
+// spaceOpener maps a user space's description to its drivers.
+func spaceOpener(localRoots []string) gateway.SpaceOpener {
+	return func(ctx context.Context, u gateway.UserSpace) (gateway.Storage, gateway.ShardStore, error) {
+		var st interface {
+			gateway.Storage
+			backends.Storage
+		}
+		switch u.Storage.Type {
+		case "Local":
+			root := u.Storage.RootPath
+			if root == "" {
+				root = "/"
+			}
+			if err := backends.CheckLocalRoot(root, localRoots); err != nil {
+				return nil, nil, err
+			}
+			fs, err := backends.NewLocalFS(root)
+			if err != nil {
+				return nil, nil, err
+			}
+			st = fs
+		default:
+			s3, err := backends.NewS3(ctx, backends.S3Config{
+				Type: u.Storage.Type, Region: u.Storage.Region, Endpoint: u.Storage.Endpoint, Bucket: u.Storage.Bucket,
+				AccessKeyID: u.Credential.AccessKeyID, SecretAccessKey: u.Credential.SecretAccessKey,
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			st = s3
+		}
+		if u.ShardStore == nil {
+			return st, nil, nil
+		}
+		return st, backends.NewShards(st, u.WorkingDir), nil
+	}
 }
 
 // route sends /v1 to the JCS front, the probes to themselves and the rest to S3.
@@ -180,6 +231,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
 	}
+	s.svc.Close()
 	return errors.Join(err, s.cat.Close())
 }
 
@@ -189,5 +241,6 @@ func (s *Server) Close() error {
 	if s.http != nil {
 		err = s.http.Close()
 	}
+	s.svc.Close()
 	return errors.Join(err, s.cat.Close())
 }

@@ -18,6 +18,7 @@ const (
 	CodeNoSuchKey          Code = "NoSuchKey"
 	CodeNoSuchUpload       Code = "NoSuchUpload"
 	CodeNoSuchSpace        Code = "NoSuchUserSpace"
+	CodeTaskNotFound       Code = "TaskNotFound"
 	CodeBucketExists       Code = "BucketAlreadyOwnedByYou"
 	CodePackageExists      Code = "PackageExists"
 	CodeObjectExists       Code = "ObjectExists"

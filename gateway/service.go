@@ -41,6 +41,12 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OpenSpace builds the drivers of user spaces; DefaultSpace describes
+	// the built-in one, which is recorded in the catalog on first start.
+	OpenSpace    SpaceOpener
+	DefaultSpace UserSpace
+	// SyncWorkers bounds how many sync tasks run at once (0 = 4).
+	SyncWorkers int
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -48,8 +54,12 @@ type Service struct {
 	cat    catalog.Store
 	log    *slog.Logger
 	nowFn  func() time.Time
+	opener SpaceOpener
 	mu     sync.RWMutex
 	spaces map[int64]ShardStore
+	// storages are the user spaces' file trees, for import, export and sync.
+	storages map[int64]Storage
+	sync     *syncer
 	// stripes serialise, per blob name, placing a blob with adding its
 	// reference, against finding a count at zero and removing the blob.
 	stripes [256]sync.Mutex
@@ -65,7 +75,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cat:    cfg.Catalog,
 		log:    cfg.Logger,
 		nowFn:  cfg.Now,
-		spaces: map[int64]ShardStore{DefaultSpaceID: cfg.Default},
+		spaces:   map[int64]ShardStore{DefaultSpaceID: cfg.Default},
+		storages: map[int64]Storage{},
+		opener:   cfg.OpenSpace,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -73,10 +85,38 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.nowFn == nil {
 		s.nowFn = time.Now
 	}
+	def := cfg.DefaultSpace
+	if def.Name == "" {
+		def.Name = "default"
+	}
+	if def.Storage.Type == "" {
+		def.Storage.Type = "Local"
+	}
+	if def.ShardStore == nil {
+		def.ShardStore = &ShardStoreConfig{}
+	}
+	if err := s.loadSpaces(ctx, def); err != nil {
+		return nil, err
+	}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
+	workers := cfg.SyncWorkers
+	if workers <= 0 {
+		workers = 4
+	}
+	s.sync = newSyncer(s, workers)
+	if err := s.sync.resume(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// Close stops background work: sync tasks stop at a file boundary.
+func (s *Service) Close() {
+	if s.sync != nil {
+		s.sync.close()
+	}
 }
 
 func (s *Service) now() time.Time { return s.nowFn().Round(time.Microsecond) }

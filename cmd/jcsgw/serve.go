@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"jcsgw"
@@ -14,7 +15,7 @@ import (
 // serveFlags are shared by every command that needs to find the server's
 // data or keys: the same names as flags and as JCSGW_* variables.
 type serveFlags struct {
-	addr, data, access, secret, baseDomain, logFormat string
+	addr, data, access, secret, baseDomain, logFormat, localRoots string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -29,6 +30,7 @@ func serve(ctx context.Context, args []string) error {
 	var f serveFlags
 	f.register(fs)
 	fs.StringVar(&f.baseDomain, "base-domain", envOr("JCSGW_BASE_DOMAIN", ""), "enable virtual-host-style S3 for BUCKET.<base-domain> (env JCSGW_BASE_DOMAIN)")
+	fs.StringVar(&f.localRoots, "local-roots", envOr("JCSGW_LOCAL_ROOTS", ""), "comma-separated directories that Local user spaces may use as rootPath; empty = no restriction (env JCSGW_LOCAL_ROOTS)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("JCSGW_LOG_FORMAT", "text"), "log format: text or json (env JCSGW_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -36,6 +38,7 @@ func serve(ctx context.Context, args []string) error {
 	log := newLogger(os.Stderr, f.logFormat)
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
+		LocalRoots: splitList(f.localRoots),
 	})
 	if err != nil {
 		return err
@@ -64,4 +67,14 @@ func serve(ctx context.Context, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
