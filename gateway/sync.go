@@ -75,6 +75,20 @@ type SyncState struct {
 	FilesFailed  int64      `json:"filesFailed"`
 	FilesDeleted int64      `json:"filesDeleted"`
 	LastError    string     `json:"lastError"`
+	// LastRun counts the most recent run alone.
+	LastRun RunStats `json:"lastRun"`
+}
+
+// RunStats counts one run. FilesSkipped counts files left alone because
+// they were unchanged at a destination; FilesFiltered those the filters
+// kept out.
+type RunStats struct {
+	FilesCopied   int64 `json:"filesCopied"`
+	BytesCopied   int64 `json:"bytesCopied"`
+	FilesSkipped  int64 `json:"filesSkipped"`
+	FilesFiltered int64 `json:"filesFiltered"`
+	FilesFailed   int64 `json:"filesFailed"`
+	FilesDeleted  int64 `json:"filesDeleted"`
 }
 
 // SyncTask is a space sync task with its state.
@@ -313,8 +327,8 @@ func (y *syncer) saveState(id int64, fn func(*SyncState)) {
 
 // runStats counts one run.
 type runStats struct {
-	copied, bytes, skipped, failed, deleted int64
-	lastErr                                 string
+	copied, bytes, skipped, filtered, failed, deleted int64
+	lastErr                                           string
 }
 
 func (y *syncer) run(ctx context.Context, id int64) {
@@ -330,9 +344,11 @@ func (y *syncer) run(ctx context.Context, id int64) {
 	y.saveState(id, func(st *SyncState) {
 		st.Runs++
 		st.LastRunEnd = &end
+		st.LastRun = RunStats{FilesCopied: rs.copied, BytesCopied: rs.bytes, FilesSkipped: rs.skipped,
+			FilesFiltered: rs.filtered, FilesFailed: rs.failed, FilesDeleted: rs.deleted}
 		st.FilesCopied += rs.copied
 		st.BytesCopied += rs.bytes
-		st.FilesSkipped += rs.skipped
+		st.FilesSkipped += rs.skipped + rs.filtered
 		st.FilesFailed += rs.failed
 		st.FilesDeleted += rs.deleted
 		st.LastError = rs.lastErr
@@ -387,7 +403,7 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 			return nil
 		}
 		if !t.admit(rel, e.Size) {
-			rs.skipped++
+			rs.filtered++
 			return nil
 		}
 		seen[rel] = true
