@@ -72,9 +72,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("gateway: a catalog and a default store are required")
 	}
 	s := &Service{
-		cat:    cfg.Catalog,
-		log:    cfg.Logger,
-		nowFn:  cfg.Now,
+		cat:      cfg.Catalog,
+		log:      cfg.Logger,
+		nowFn:    cfg.Now,
 		spaces:   map[int64]ShardStore{DefaultSpaceID: cfg.Default},
 		storages: map[int64]Storage{},
 		opener:   cfg.OpenSpace,

@@ -88,10 +88,10 @@ func TestSyncDiffFiltersAndRestart(t *testing.T) {
 	assert.Equal(t, CodeBadArgument, CodeOf(err), "lengths differ")
 
 	task, err := f.svc.CreateSyncTask(ctx, SyncTask{
-		Trigger: SyncTrigger{Type: "Interval", Interval: 1},
-		Mode:    SyncMode{Type: "Diff", IncludeSize: true, IncludeModTime: true},
-		Filters: []SyncFilter{{Type: "Size", MaxSize: 1000}, {Type: "Path", Exclude: []string{"*.log"}}},
-		Options: SyncOptions{NoEmptyDirectories: true},
+		Trigger:        SyncTrigger{Type: "Interval", Interval: 1},
+		Mode:           SyncMode{Type: "Diff", IncludeSize: true, IncludeModTime: true},
+		Filters:        []SyncFilter{{Type: "Size", MaxSize: 1000}, {Type: "Path", Exclude: []string{"*.log"}}},
+		Options:        SyncOptions{NoEmptyDirectories: true},
 		SrcUserSpaceID: a.ID, DestUserSpaceIDs: []int64{b.ID}, DestPathes: []string{"out"},
 	})
 	require.NoError(t, err)
