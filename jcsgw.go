@@ -105,6 +105,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	v := &auth.Verifier{Keys: s.keys}
 	s.handler = route(jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))
+	// Built here, not in Serve, so that a Shutdown racing a Serve still stops it.
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
 	return s, nil
 }
 
@@ -210,13 +218,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers requests on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.http = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
-	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -227,20 +228,14 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting, waits for requests in flight (up to ctx), and
 // closes the catalog.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var err error
-	if s.http != nil {
-		err = s.http.Shutdown(ctx)
-	}
+	err := s.http.Shutdown(ctx)
 	s.svc.Close()
 	return errors.Join(err, s.cat.Close())
 }
 
 // Close stops at once and closes the catalog.
 func (s *Server) Close() error {
-	var err error
-	if s.http != nil {
-		err = s.http.Close()
-	}
+	err := s.http.Close()
 	s.svc.Close()
 	return errors.Join(err, s.cat.Close())
 }

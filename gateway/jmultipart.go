@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
+	"math"
 	"slices"
 
 	"jcsgw/catalog"
@@ -146,8 +147,8 @@ func (s *Service) UploadObjectPartStaged(ctx context.Context, objID int64, index
 }
 
 func (s *Service) multipartSpace(ctx context.Context, objID int64, index int) (int64, error) {
-	if index < 0 {
-		return 0, errorf(CodeBadArgument, "index must not be negative")
+	if index < 0 || index > math.MaxInt32 {
+		return 0, errorf(CodeBadArgument, "index must be between 0 and %d", math.MaxInt32)
 	}
 	var space int64
 	err := s.view(ctx, func(tx catalog.Tx) error {

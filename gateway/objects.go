@@ -334,6 +334,9 @@ func (s *Service) CommitUploadsTo(ctx context.Context, pkgID, spaceID int64, fil
 
 // Open reads n bytes of an object from off; n < 0 reads to the end.
 func (s *Service) Open(ctx context.Context, o Object, off, n int64) (io.ReadCloser, error) {
+	if o.Redundancy == RedundancyMultipart && o.Size > 0 {
+		return nil, errorf(CodeBadArgument, "object %d is a multipart upload in progress: complete it before reading it", o.ID)
+	}
 	if off < 0 || off > o.Size {
 		return nil, errorf(CodeInvalidRange, "offset %d is outside the object (size %d)", off, o.Size)
 	}
@@ -384,6 +387,9 @@ func (b *blocksReader) Read(p []byte) (int, error) {
 				return 0, err
 			}
 			b.cur, b.off, b.blocks = rc, 0, b.blocks[1:]
+		}
+		if len(p) == 0 {
+			return 0, nil // WriteTo's way to open the next block
 		}
 		if int64(len(p)) > b.left {
 			p = p[:b.left]

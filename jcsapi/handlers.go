@@ -215,9 +215,6 @@ func (a *api) send(w http.ResponseWriter, r *http.Request, o gateway.Object, off
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
 	if written, err := io.Copy(w, rc); err != nil || written != size {
 		// The status is sent: all that is left is to cut the connection
 		// short so the client sees a truncated body, and to log.

@@ -41,7 +41,9 @@ func readBody(r *http.Request) ([]byte, string, error) {
 func (a *api) authenticate(r *http.Request, payloadHash string) error {
 	if payloadHash != "" {
 		// The verifier signs with the header's value when there is one: it
-		// must then be the hash of the body actually received.
+		// must then be the hash of the body actually received (so a JSON
+		// body sent as UNSIGNED-PAYLOAD is refused too: JSON bodies are
+		// always covered by the signature).
 		if h := auth.PayloadHashHeader(r); h != "" && !strings.EqualFold(h, payloadHash) {
 			return unauthorized("the X-Amz-Content-Sha256 header does not match the request body")
 		}

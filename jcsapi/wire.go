@@ -47,6 +47,7 @@ var jcsCodes = map[gateway.Code]string{
 	gateway.CodeNoSuchKey:     codeDataNotFound,
 	gateway.CodeNoSuchUpload:  codeDataNotFound,
 	gateway.CodeNoSuchSpace:   codeDataNotFound,
+	gateway.CodeTaskNotFound:  codeTaskNotFound,
 
 	gateway.CodeBucketExists:  codeDataExists,
 	gateway.CodePackageExists: codeDataExists,

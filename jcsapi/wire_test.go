@@ -29,6 +29,8 @@ func TestClassify(t *testing.T) {
 		{&gateway.Error{Code: gateway.CodeNoSuchBucket, Message: "b"}, http.StatusOK, codeDataNotFound},
 		{&gateway.Error{Code: gateway.CodeBucketExists, Message: "b"}, http.StatusOK, codeDataExists},
 		{&gateway.Error{Code: gateway.CodePackageExists, Message: "p"}, http.StatusOK, codeDataExists},
+		{&gateway.Error{Code: gateway.CodeNoSuchSpace, Message: "s"}, http.StatusOK, codeDataNotFound},
+		{&gateway.Error{Code: gateway.CodeTaskNotFound, Message: "t"}, http.StatusOK, codeTaskNotFound},
 		{&gateway.Error{Code: gateway.CodeOperationFailed, Message: "f"}, http.StatusOK, codeOperationFailed},
 		{&gateway.Error{Code: "SomethingNew", Message: "f"}, http.StatusOK, codeOperationFailed},
 		{errors.New("disk on fire"), http.StatusOK, codeOperationFailed},

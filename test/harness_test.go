@@ -94,6 +94,20 @@ func (s *Server) start(addr string) {
 	s.AccessKey, s.SecretKey = srv.Keys()
 	s.done = make(chan error, 1)
 	go func() { s.done <- srv.Serve(l) }()
+	// Wait until it answers, so that a Stop right away finds it serving.
+	for i := 0; ; i++ {
+		resp, err := s.HTTP.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if i == 250 {
+			s.t.Fatalf("server on %s does not answer /healthz: %v", s.Addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Jcsgw is the running server, for tests that need its service.
