@@ -37,6 +37,10 @@ type Config struct {
 	// LocalRoots limits the rootPath of Local user spaces to these
 	// directories and what is below them; empty = no restriction.
 	LocalRoots []string
+	// GCInterval is how often the server collects garbage (0 = never);
+	// GCAge is how old an unfinished multipart upload must be to go.
+	GCInterval time.Duration
+	GCAge      time.Duration
 	Logger     *slog.Logger
 }
 
@@ -48,6 +52,8 @@ type Server struct {
 	handler http.Handler
 	http    *http.Server
 	keys    staticKeys
+	stopGC  context.CancelFunc
+	gcDone  chan struct{}
 	// NewKey is true when this start generated the key pair.
 	NewKey bool
 }
@@ -105,6 +111,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	v := &auth.Verifier{Keys: s.keys}
 	s.handler = route(jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))
+	gctx, stop := context.WithCancel(context.Background())
+	s.stopGC, s.gcDone = stop, make(chan struct{})
+	go s.collect(gctx)
 	// Built here, not in Serve, so that a Shutdown racing a Serve still stops it.
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -217,6 +226,29 @@ func (s *Server) Service() *gateway.Service { return s.svc }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers requests on l until Shutdown.
+// collect runs GC every interval until stopped.
+func (s *Server) collect(ctx context.Context) {
+	defer close(s.gcDone)
+	if s.cfg.GCInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rep, err := s.svc.GC(ctx, s.cfg.GCAge)
+			if err != nil {
+				s.cfg.Logger.Warn("gc failed", "err", err)
+				continue
+			}
+			s.cfg.Logger.Info("gc", "abortedUploads", rep.AbortedUploads, "orphanBlobs", rep.OrphanBlobs, "tempFiles", rep.TempFiles)
+		}
+	}
+}
+
 func (s *Server) Serve(l net.Listener) error {
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -229,13 +261,19 @@ func (s *Server) Serve(l net.Listener) error {
 // closes the catalog.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	s.svc.Close()
+	s.stopBackground()
 	return errors.Join(err, s.cat.Close())
+}
+
+func (s *Server) stopBackground() {
+	s.stopGC()
+	<-s.gcDone
+	s.svc.Close()
 }
 
 // Close stops at once and closes the catalog.
 func (s *Server) Close() error {
 	err := s.http.Close()
-	s.svc.Close()
+	s.stopBackground()
 	return errors.Join(err, s.cat.Close())
 }

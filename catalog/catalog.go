@@ -62,6 +62,9 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("catalog: %s is locked by another process: is a jcsgw server running on this data dir?", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}

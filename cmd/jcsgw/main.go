@@ -21,6 +21,8 @@ Usage:
   jcsgw call   [flags] METHOD PATH [BODY]   send a signed /v1 request (BODY: JSON text or @file)
   jcsgw upload [flags] PACKAGE_ID FILE [PATH]   upload FILE as PATH (default: its base name)
   jcsgw download [flags] OBJECT_ID          write an object's bytes to stdout
+  jcsgw fsck [--repair] [--rehash] [flags]  check the catalog against the stores (server stopped)
+  jcsgw gc [--age 24h] [flags]              abort old uploads, remove orphans (server stopped)
 
 Run "jcsgw COMMAND -h" for a command's flags.
 `
@@ -42,6 +44,10 @@ func main() {
 		err = upload(ctx, args, os.Stdout)
 	case "download":
 		err = download(ctx, args, os.Stdout)
+	case "fsck":
+		err = fsck(ctx, args, os.Stdout)
+	case "gc":
+		err = gc(ctx, args, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

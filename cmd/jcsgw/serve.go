@@ -32,13 +32,15 @@ func serve(ctx context.Context, args []string) error {
 	fs.StringVar(&f.baseDomain, "base-domain", envOr("JCSGW_BASE_DOMAIN", ""), "enable virtual-host-style S3 for BUCKET.<base-domain> (env JCSGW_BASE_DOMAIN)")
 	fs.StringVar(&f.localRoots, "local-roots", envOr("JCSGW_LOCAL_ROOTS", ""), "comma-separated directories that Local user spaces may use as rootPath; empty = no restriction (env JCSGW_LOCAL_ROOTS)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("JCSGW_LOG_FORMAT", "text"), "log format: text or json (env JCSGW_LOG_FORMAT)")
+	gcInterval := fs.Duration("gc-interval", durationEnv("JCSGW_GC_INTERVAL", time.Hour), "how often to collect garbage: old uploads, orphan blobs, stale temp files; 0 = never (env JCSGW_GC_INTERVAL)")
+	gcAge := fs.Duration("gc-age", durationEnv("JCSGW_GC_AGE", 24*time.Hour), "unfinished multipart uploads older than this are aborted by gc (env JCSGW_GC_AGE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr, f.logFormat)
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
-		LocalRoots: splitList(f.localRoots),
+		LocalRoots: splitList(f.localRoots), GCInterval: *gcInterval, GCAge: *gcAge,
 	})
 	if err != nil {
 		return err
@@ -77,4 +79,13 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func durationEnv(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
 }
