@@ -470,6 +470,7 @@ func (s *Service) ListUploads(ctx context.Context, bucket string, in ListUploads
 		base := u64(b.ID)
 		seenPrefix := map[string]bool{}
 		pastMarker := in.KeyMarker == ""
+		seenMarkerID := false
 		var ferr error
 		tx.Scan(tUploadKey, cat(base, []byte(in.Prefix)), func(k, _ []byte) bool {
 			if !bytes.HasPrefix(k, base) {
@@ -481,7 +482,13 @@ func (s *Service) ListUploads(ctx context.Context, bucket string, in ListUploads
 				return false
 			}
 			if !pastMarker {
-				if key < in.KeyMarker || (key == in.KeyMarker && (in.UploadIDMarker == "" || id <= in.UploadIDMarker)) {
+				// One key's uploads are in start-time order, not ID order:
+				// skip up to and including the marker's upload by identity.
+				if key < in.KeyMarker || (key == in.KeyMarker && in.UploadIDMarker == "") {
+					return true
+				}
+				if key == in.KeyMarker && !seenMarkerID {
+					seenMarkerID = id == in.UploadIDMarker
 					return true
 				}
 				pastMarker = true
