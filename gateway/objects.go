@@ -32,7 +32,7 @@ func (o objRec) public(pkgName string) Object {
 		ID: o.ID, PackageID: o.PackageID, BucketID: o.BucketID, PackageName: pkgName,
 		Path: o.Path, Size: o.Size, FileHash: o.FileHash, ETag: o.ETag, Redundancy: o.Redundancy,
 		CreateTime: o.Created, UpdateTime: o.Updated, SpaceID: o.SpaceID, Meta: o.Meta,
-		Tags: o.Tags, Checksum: o.Checksum, PartsCount: o.Parts, Blocks: o.Blocks,
+		Tags: o.Tags, Checksum: o.Checksum, PartsCount: o.Parts, PartSizes: o.PartSizes, Blocks: o.Blocks,
 	}
 }
 

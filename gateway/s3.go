@@ -246,7 +246,7 @@ func (s *Service) CopyKey(ctx context.Context, in CopyInput) (Object, error) {
 		if err != nil {
 			return err
 		}
-		cur, srcRec, ok, err := objectByKeyTx(tx, sb, in.SrcKey)
+		cur, _, ok, err := objectByKeyTx(tx, sb, in.SrcKey)
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func (s *Service) CopyKey(ctx context.Context, in CopyInput) (Object, error) {
 			PackageID: p.ID, BucketID: db.ID, Path: dstPath, Size: src.Size, FileHash: src.FileHash,
 			ETag: src.ETag, Redundancy: RedundancyNone, Created: now, Updated: now,
 			SpaceID: src.SpaceID, Meta: src.Meta, Tags: maps.Clone(src.Tags), Checksum: ck,
-			Parts: src.PartsCount, Blocks: append([]Block(nil), src.Blocks...), PartSizes: srcRec.PartSizes,
+			Parts: src.PartsCount, Blocks: append([]Block(nil), src.Blocks...), PartSizes: src.PartSizes,
 		}
 		if o.SpaceID == 0 {
 			o.SpaceID = DefaultSpaceID

@@ -253,11 +253,15 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 	}); err != nil {
 		return Object{}, err
 	}
-	used := make([]partRec, 0, len(list))
-	for i, c := range list {
-		if i > 0 && c.Number <= list[i-1].Number {
+	// Order first, as S3 does: a misordered list is InvalidPartOrder even
+	// when its parts would also be too small.
+	for i := 1; i < len(list); i++ {
+		if list[i].Number <= list[i-1].Number {
 			return Object{}, errorf(CodeInvalidPartOrder, "the list of parts was not in ascending order; parts must be ordered by part number")
 		}
+	}
+	used := make([]partRec, 0, len(list))
+	for i, c := range list {
 		p, ok := stored[c.Number]
 		if !ok || strings.Trim(c.ETag, `"`) != p.MD5 {
 			return Object{}, errorf(CodeInvalidPart, "part %d could not be found or its ETag does not match", c.Number)

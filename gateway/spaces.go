@@ -299,6 +299,14 @@ func (s *Service) UpdateSpace(ctx context.Context, id int64, name string, cred *
 			if cred.Type == "" {
 				cred.Type = u.Storage.Type
 			}
+			// A client that read the space back sends the mask: it means
+			// "keep the secret", never "the secret is ******".
+			if cred.SecretAccessKey == SecretMask {
+				if cred.AccessKeyID != u.Credential.AccessKeyID {
+					return errorf(CodeBadArgument, "credential.secretAccessKey: a new access key ID needs its secret, not the mask")
+				}
+				cred.SecretAccessKey = u.Credential.SecretAccessKey
+			}
 			u.Credential = *cred
 		}
 		if err := validateSpace(u); err != nil {
@@ -575,7 +583,7 @@ func (s *Service) exportObject(ctx context.Context, st Storage, root string, o O
 	if strings.HasSuffix(o.Path, "/") {
 		return st.MkdirAll(ctx, dst)
 	}
-	if dir := path.Dir(dst); dir != "." && dir != "" {
+	if dir := path.Dir(dst); dir != "." && dir != "" && !objectStore(st) {
 		if err := st.MkdirAll(ctx, dir); err != nil {
 			return err
 		}

@@ -367,8 +367,9 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 	}
 	root := strings.Trim(path.Clean("/"+t.SrcPath), "/")
 	type dest struct {
-		st   Storage
-		root string
+		st         Storage
+		root       string
+		exactTimes bool
 	}
 	dests := make([]dest, len(t.DestUserSpaceIDs))
 	for i, id := range t.DestUserSpaceIDs {
@@ -376,7 +377,7 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 		if err != nil {
 			return err
 		}
-		dests[i] = dest{st, strings.Trim(path.Clean("/"+t.DestPathes[i]), "/")}
+		dests[i] = dest{st, strings.Trim(path.Clean("/"+t.DestPathes[i]), "/"), !objectStore(st)}
 	}
 	seen := map[string]bool{}
 	err = src.Walk(ctx, root, func(e backends.Entry) error {
@@ -410,9 +411,7 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 		for _, d := range dests {
 			dst := path.Join(d.root, rel)
 			if t.Mode.Type == "Diff" {
-				if cur, err := d.st.Stat(ctx, dst); err == nil && !cur.IsDir &&
-					!(t.Mode.IncludeSize && cur.Size != e.Size) &&
-					!(t.Mode.IncludeModTime && !cur.ModTime.Truncate(time.Second).Equal(e.ModTime.Truncate(time.Second))) {
+				if cur, err := d.st.Stat(ctx, dst); err == nil && unchanged(t.Mode, e, cur, d.exactTimes) {
 					rs.skipped++
 					continue
 				}
@@ -458,10 +457,40 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 	return ctx.Err()
 }
 
+// objectStore reports whether st is an object store (the S3 family): it
+// stamps its own LastModified instead of keeping the modification times it
+// is given, and its directories are implied by the keys under them (a
+// directory is made only to keep an empty one, as a marker key).
+func objectStore(st Storage) bool {
+	_, ok := st.(*backends.S3Storage)
+	return ok
+}
+
+// unchanged reports whether the file cur at a destination already matches
+// the source file src, for Diff mode. Times are compared to the second. On a
+// destination that keeps modification times, the copy carries the source's,
+// so they must be equal. On one that stamps its own (the time of the copy),
+// the copy is current when it is strictly newer than the source: comparing
+// for equality there would copy every file on every run, and a source
+// changed within the second of its copy is copied once more, never missed.
+func unchanged(m SyncMode, src, cur backends.Entry, exactTimes bool) bool {
+	if cur.IsDir || (m.IncludeSize && cur.Size != src.Size) {
+		return false
+	}
+	if m.IncludeModTime {
+		s, d := src.ModTime.Truncate(time.Second), cur.ModTime.Truncate(time.Second)
+		if exactTimes {
+			return d.Equal(s)
+		}
+		return d.After(s)
+	}
+	return true
+}
+
 // copyFile streams one file between spaces, atomically at the destination,
 // keeping its modification time where the destination can store it.
 func copyFile(ctx context.Context, src Storage, e backends.Entry, dst Storage, to string) (int64, error) {
-	if dir := path.Dir(to); dir != "." {
+	if dir := path.Dir(to); dir != "." && !objectStore(dst) {
 		if err := dst.MkdirAll(ctx, dir); err != nil {
 			return 0, err
 		}

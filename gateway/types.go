@@ -89,7 +89,9 @@ type Object struct {
 	Tags        map[string]string
 	Checksum    *Checksum
 	PartsCount  int // S3 multipart: number of parts; 0 for a single upload
-	Blocks      []Block
+	// PartSizes are an S3 multipart object's part sizes, for GET ?partNumber.
+	PartSizes []int64
+	Blocks    []Block
 }
 
 // Key is the object's S3 key.

@@ -60,7 +60,6 @@ func (rq *req) headBucket() error {
 	if _, err := rq.api.svc.BucketByName(rq.ctx(), rq.bucket); err != nil {
 		return err
 	}
-	rq.w.Header().Set("X-Amz-Bucket-Region", "us-east-1")
 	rq.noContent(http.StatusOK)
 	return nil
 }

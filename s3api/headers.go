@@ -92,7 +92,9 @@ func setObjectHeaders(h http.Header, o *gateway.Object) {
 		}
 	}
 	for k, v := range o.Meta.User {
-		h[http.CanonicalHeaderKey(metaPrefix+k)] = []string{v}
+		// Lowercase on the wire, as S3 sends them: clients that keep the
+		// name as received (botocore) must see the name as it was stored.
+		h[metaPrefix+k] = []string{v}
 	}
 	if len(o.Tags) > 0 {
 		h.Set("X-Amz-Tagging-Count", strconv.Itoa(len(o.Tags)))

@@ -1,7 +1,6 @@
 package s3api
 
 import (
-	"crypto/md5"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"jcsgw/gateway"
+	"jcsgw/gateway/auth"
 )
 
 func code(err error) string {
@@ -27,7 +27,7 @@ func code(err error) string {
 	return ""
 }
 
-func TestParseRange(t *testing.T) {
+func TestS3ParseRange(t *testing.T) {
 	for _, c := range []struct {
 		spec    string
 		size    int64
@@ -68,7 +68,7 @@ func TestParseRange(t *testing.T) {
 	}
 }
 
-func TestParseCopyRange(t *testing.T) {
+func TestS3ParseCopyRange(t *testing.T) {
 	off, n, err := parseCopyRange("bytes=5-9", 10)
 	if err != nil || off != 5 || n != 5 {
 		t.Fatalf("got %d %d %v", off, n, err)
@@ -80,7 +80,7 @@ func TestParseCopyRange(t *testing.T) {
 	}
 }
 
-func TestParseCopySource(t *testing.T) {
+func TestS3ParseCopySource(t *testing.T) {
 	for _, c := range []struct{ in, bucket, key string }{
 		{"b/k", "b", "k"},
 		{"/b/dir/k", "b", "dir/k"},
@@ -121,7 +121,7 @@ func TestS3URLEncode(t *testing.T) {
 	}
 }
 
-func TestParseTags(t *testing.T) {
+func TestS3ParseTags(t *testing.T) {
 	tags, err := parseTagHeader("a=1&b=two%20words&c=")
 	if err != nil || !reflect.DeepEqual(tags, map[string]string{"a": "1", "b": "two words", "c": ""}) {
 		t.Fatalf("got %v %v", tags, err)
@@ -143,7 +143,7 @@ func TestParseTags(t *testing.T) {
 	}
 }
 
-func TestParseMeta(t *testing.T) {
+func TestS3ParseMeta(t *testing.T) {
 	h := http.Header{}
 	h.Set("Content-Type", "text/plain")
 	h.Set("Content-Encoding", "gzip, aws-chunked")
@@ -170,7 +170,7 @@ func TestParseMeta(t *testing.T) {
 	}
 }
 
-func TestParseChecksum(t *testing.T) {
+func TestS3ParseChecksum(t *testing.T) {
 	crc := base64.StdEncoding.EncodeToString([]byte{1, 2, 3, 4})
 	sha := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	req := func(kv ...string) *http.Request {
@@ -209,7 +209,7 @@ func TestParseChecksum(t *testing.T) {
 	}
 }
 
-func TestParseConditions(t *testing.T) {
+func TestS3ParseConditions(t *testing.T) {
 	h := http.Header{}
 	h.Set("If-Match", `"a"`)
 	h.Set("If-Modified-Since", "Mon, 02 Jan 2006 15:04:05 GMT")
@@ -225,7 +225,7 @@ func TestParseConditions(t *testing.T) {
 	}
 }
 
-func TestCheckWriteHeaders(t *testing.T) {
+func TestS3CheckWriteHeaders(t *testing.T) {
 	for _, kv := range [][2]string{
 		{"X-Amz-Acl", "public-read"},
 		{"X-Amz-Grant-Read", "id=x"},
@@ -245,7 +245,7 @@ func TestCheckWriteHeaders(t *testing.T) {
 	}
 }
 
-func TestRoute(t *testing.T) {
+func TestS3Route(t *testing.T) {
 	name := func(op opFunc) string {
 		if op == nil {
 			return ""
@@ -325,7 +325,7 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestResolve(t *testing.T) {
+func TestS3Resolve(t *testing.T) {
 	a := New(nil, nil, Options{BaseDomain: "S3.Example.com."}, nil).(*api)
 	for _, c := range []struct {
 		host, path, bucket, key string
@@ -351,7 +351,7 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestErrorTable(t *testing.T) {
+func TestS3ErrorTable(t *testing.T) {
 	for gc, w := range codes {
 		e := toAPIError(&gateway.Error{Code: gc, Message: "m"})
 		if e.Code != w.code || e.Status != w.status {
@@ -361,9 +361,34 @@ func TestErrorTable(t *testing.T) {
 	if e := toAPIError(&gateway.Error{Code: gateway.CodeOperationFailed, Message: "disk gone"}); e.Status != 500 || e.Code != "InternalError" || e.Message != "disk gone" {
 		t.Errorf("OperationFailed: %+v", e)
 	}
+	// A verifier error from a body read, wrapped by the gateway, keeps its code.
+	wrapped := &gateway.Error{Code: gateway.CodeIncompleteBody, Message: "m",
+		Err: &auth.Error{Code: "SignatureDoesNotMatch", Message: "bad chunk", Status: 403}}
+	if e := toAPIError(wrapped); e.Code != "SignatureDoesNotMatch" || e.Status != 403 {
+		t.Errorf("wrapped auth error: %+v", e)
+	}
 	if e := toAPIError(errors.New("boom")); e.Status != 500 || strings.Contains(e.Message, "boom") {
 		t.Errorf("plain error: %+v", e)
 	}
-	sum := md5.Sum(nil)
-	_ = sum
+}
+
+func TestS3ObjectHeaders(t *testing.T) {
+	o := &gateway.Object{ETag: "abc", UpdateTime: time.Date(2025, 6, 24, 8, 31, 28, 5e8, time.FixedZone("CST", 8*3600)),
+		Meta: gateway.Meta{User: map[string]string{"color": "blue"}}, Tags: map[string]string{"a": "b"}}
+	h := http.Header{}
+	setObjectHeaders(h, o)
+	if v := h["x-amz-meta-color"]; len(v) != 1 || v[0] != "blue" {
+		t.Errorf("user metadata must go out lowercase: %v", h)
+	}
+	for k, want := range map[string]string{
+		"Etag": `"abc"`, "Last-Modified": "Tue, 24 Jun 2025 00:31:28 GMT", "Content-Type": defaultContentType,
+		"Accept-Ranges": "bytes", "X-Amz-Tagging-Count": "1",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if got := isoTime(o.UpdateTime); got != "2025-06-24T00:31:28.500Z" {
+		t.Errorf("isoTime = %q", got)
+	}
 }

@@ -105,15 +105,17 @@ func (rq *req) uploadPartCopy() error {
 			return err
 		}
 	}
-	p, err := rq.api.svc.UploadPartCopy(ctx, rq.bucket, rq.key, id, n, src, off, size)
-	if err != nil {
-		return err
-	}
-	res := copyPartResult{ETag: quoteETag(p.ETag), LastModified: isoTime(p.LastModified)}
-	if p.Checksum != nil {
-		res.set(p.Checksum.Algorithm, p.Checksum.Value)
-	}
-	return rq.writeXML(http.StatusOK, res)
+	return rq.slowXML(func() (any, error) {
+		p, err := rq.api.svc.UploadPartCopy(ctx, rq.bucket, rq.key, id, n, src, off, size)
+		if err != nil {
+			return nil, err
+		}
+		res := copyPartResult{ETag: quoteETag(p.ETag), LastModified: isoTime(p.LastModified)}
+		if p.Checksum != nil {
+			res.set(p.Checksum.Algorithm, p.Checksum.Value)
+		}
+		return res, nil
+	})
 }
 
 func (rq *req) completeUpload() error {
@@ -134,18 +136,20 @@ func (rq *req) completeUpload() error {
 		parts = append(parts, gateway.CompletePart{Number: *p.PartNumber, ETag: p.ETag, Checksum: p.any()})
 	}
 	h := rq.r.Header
-	o, err := rq.api.svc.CompleteUpload(rq.ctx(), rq.bucket, rq.key, id, parts, h.Get("If-Match"), h.Get("If-None-Match"))
-	if err != nil {
-		return err
-	}
-	res := completeMultipartUploadResult{
-		Location: rq.location(), Bucket: rq.bucket, Key: rq.key, ETag: quoteETag(o.ETag),
-	}
-	if o.Checksum != nil {
-		res.set(o.Checksum.Algorithm, o.Checksum.Value)
-		res.ChecksumType = o.Checksum.Type
-	}
-	return rq.writeXML(http.StatusOK, res)
+	ifMatch, ifNoneMatch := h.Get("If-Match"), h.Get("If-None-Match")
+	ctx, loc := rq.ctx(), rq.location()
+	return rq.slowXML(func() (any, error) {
+		o, err := rq.api.svc.CompleteUpload(ctx, rq.bucket, rq.key, id, parts, ifMatch, ifNoneMatch)
+		if err != nil {
+			return nil, err
+		}
+		res := completeMultipartUploadResult{Location: loc, Bucket: rq.bucket, Key: rq.key, ETag: quoteETag(o.ETag)}
+		if o.Checksum != nil {
+			res.set(o.Checksum.Algorithm, o.Checksum.Value)
+			res.ChecksumType = o.Checksum.Type
+		}
+		return res, nil
+	})
 }
 
 // location is the object's URL as the client addressed the server.

@@ -36,6 +36,17 @@ func (rq *req) getObject() error {
 	} else if rng, err = parseRange(rq.r.Header.Get("Range"), o.Size); err != nil {
 		return err
 	}
+	status, off, n := http.StatusOK, int64(0), o.Size
+	if rng != nil {
+		status, off, n = http.StatusPartialContent, rng.off, rng.n
+	}
+	var rc io.ReadCloser
+	if rq.r.Method != http.MethodHead && n > 0 {
+		if rc, err = rq.api.svc.Open(ctx, o, off, n); err != nil {
+			return err
+		}
+		defer rc.Close()
+	}
 	setObjectHeaders(h, &o)
 	if rng == nil && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		// Only a whole-object read carries the whole object's checksum.
@@ -46,23 +57,14 @@ func (rq *req) getObject() error {
 			h.Set(ov[1], v)
 		}
 	}
-	status, off, n := http.StatusOK, int64(0), o.Size
 	if rng != nil {
-		status, off, n = http.StatusPartialContent, rng.off, rng.n
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10)+"/"+strconv.FormatInt(o.Size, 10))
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	if rq.r.Method == http.MethodHead || n == 0 {
-		rq.w.WriteHeader(status)
+	rq.w.WriteHeader(status)
+	if rc == nil {
 		return nil
 	}
-	rc, err := rq.api.svc.Open(ctx, o, off, n)
-	if err != nil {
-		h.Del("Content-Range")
-		return err
-	}
-	defer rc.Close()
-	rq.w.WriteHeader(status)
 	if _, err := io.Copy(rq.w, rc); err != nil {
 		// The status line is gone; end the connection so the client sees a
 		// short body rather than a clean end.
@@ -89,17 +91,17 @@ func partRange(o *gateway.Object, pn string) (*byteRange, error) {
 		}
 		return &byteRange{0, o.Size}, nil
 	}
-	if len(o.Blocks) != o.PartsCount {
+	if len(o.PartSizes) != o.PartsCount {
 		return nil, errNotImplemented("Reading this object by part number is not supported")
 	}
 	var off int64
-	for _, b := range o.Blocks[:n-1] {
-		off += b.Size
+	for _, size := range o.PartSizes[:n-1] {
+		off += size
 	}
-	if o.Blocks[n-1].Size == 0 {
+	if o.PartSizes[n-1] == 0 {
 		return nil, nil
 	}
-	return &byteRange{off, o.Blocks[n-1].Size}, nil
+	return &byteRange{off, o.PartSizes[n-1]}, nil
 }
 
 // putInput is what PutObject and UploadPart read from a request.
@@ -184,8 +186,8 @@ func (rq *req) deleteObjects() error {
 			for i := range next {
 				obj := dr.Objects[i]
 				switch {
-				case obj.Key == nil:
-					results[i] = outcome{"", errInvalidArgument("An object key must be specified")}
+				case obj.Key == nil || *obj.Key == "":
+					results[i] = outcome{"", s3Error("UserKeyMustBeSpecified", http.StatusBadRequest, "The request was missing a required key")}
 				case obj.VersionID != "" && obj.VersionID != "null":
 					results[i] = outcome{*obj.Key, errInvalidArgument("Invalid version id specified")}
 				default:
@@ -260,16 +262,19 @@ func (rq *req) copyObject() error {
 			return err
 		}
 	}
-	o, err := rq.api.svc.CopyKey(rq.ctx(), in)
-	if err != nil {
-		return err
-	}
-	res := copyObjectResult{ETag: quoteETag(o.ETag), LastModified: isoTime(o.UpdateTime)}
-	if o.Checksum != nil {
-		res.set(o.Checksum.Algorithm, o.Checksum.Value)
-		res.ChecksumType = o.Checksum.Type
-	}
-	return rq.writeXML(http.StatusOK, res)
+	ctx := rq.ctx()
+	return rq.slowXML(func() (any, error) {
+		o, err := rq.api.svc.CopyKey(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		res := copyObjectResult{ETag: quoteETag(o.ETag), LastModified: isoTime(o.UpdateTime)}
+		if o.Checksum != nil {
+			res.set(o.Checksum.Algorithm, o.Checksum.Value)
+			res.ChecksumType = o.Checksum.Type
+		}
+		return res, nil
+	})
 }
 
 func (rq *req) getTagging() error {

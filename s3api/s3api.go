@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"jcsgw/gateway"
 	"jcsgw/gateway/auth"
@@ -313,13 +314,8 @@ func (rq *req) noContent(status int) {
 // fail sends an S3 error reply. HEAD replies and 304 carry no body.
 func (rq *req) fail(err error) {
 	e := toAPIError(err)
-	if e.Status >= 500 {
-		rq.api.log.Error("s3 request failed", "requestId", rq.id, "method", rq.r.Method,
-			"path", rq.r.URL.Path, "code", e.Code, "err", err)
-	} else {
-		rq.api.log.Debug("s3 request refused", "requestId", rq.id, "method", rq.r.Method,
-			"path", rq.r.URL.Path, "code", e.Code, "message", e.Message)
-	}
+	rq.api.log.Log(rq.ctx(), levelOf(e), "s3 request failed", "requestId", rq.id, "method", rq.r.Method,
+		"path", rq.r.URL.Path, "code", e.Code, "err", err)
 	h := rq.w.Header()
 	for k, v := range e.Header {
 		h.Set(k, v)
@@ -332,6 +328,11 @@ func (rq *req) fail(err error) {
 		rq.noContent(e.Status)
 		return
 	}
+	rq.writeRaw(e.Status, rq.errorBody(e))
+}
+
+// errorBody is the XML of an error reply.
+func (rq *req) errorBody(e *apiError) []byte {
 	body := errorXML{
 		Code: e.Code, Message: e.Message, Resource: rq.r.URL.Path,
 		RequestID: rq.id, HostID: rq.api.hostID,
@@ -343,9 +344,75 @@ func (rq *req) fail(err error) {
 		body.Key = rq.key
 	}
 	b, _ := xml.Marshal(body)
-	// A reply already under way cannot turn into an error; the handler
-	// returned early and net/http ends the connection.
-	rq.writeRaw(e.Status, append([]byte(xml.Header), b...))
+	return append([]byte(xml.Header), b...)
+}
+
+// Slow operations (those that read whole objects: completing a multipart
+// upload, copying) start their reply once they have run keepAliveAfter, and
+// then send a space every keepAliveEvery so that clients and proxies do not
+// give up on an idle connection. As in S3, an error found after that point
+// is sent as an <Error> document in the 200 reply.
+var keepAliveAfter, keepAliveEvery = 5 * time.Second, 5 * time.Second
+
+// slowXML runs fn and sends its answer as XML. fn must not touch the request
+// or the reply: it may run while keep-alive spaces are being written.
+func (rq *req) slowXML(fn func() (any, error)) error {
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	timer := time.NewTimer(keepAliveAfter)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return res.err
+		}
+		return rq.writeXML(http.StatusOK, res.v)
+	case <-timer.C:
+	}
+	rc := http.NewResponseController(rq.w)
+	rq.w.Header().Set("Content-Type", "application/xml")
+	rq.w.WriteHeader(http.StatusOK)
+	io.WriteString(rq.w, xml.Header)
+	rc.Flush()
+	tick := time.NewTicker(keepAliveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case res := <-done:
+			if res.err != nil {
+				e := toAPIError(res.err)
+				rq.api.log.Log(rq.ctx(), levelOf(e), "s3 request failed after its reply started", "requestId", rq.id,
+					"method", rq.r.Method, "path", rq.r.URL.Path, "code", e.Code, "err", res.err)
+				b, _ := xml.Marshal(errorXML{Code: e.Code, Message: e.Message, Resource: rq.r.URL.Path,
+					RequestID: rq.id, HostID: rq.api.hostID})
+				rq.w.Write(b)
+				return nil
+			}
+			b, err := xml.Marshal(res.v)
+			if err != nil {
+				return err
+			}
+			rq.w.Write(b)
+			return nil
+		case <-tick.C:
+			io.WriteString(rq.w, " ")
+			rc.Flush()
+		}
+	}
+}
+
+func levelOf(e *apiError) slog.Level {
+	if e.Status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelDebug
 }
 
 // readBody reads a small request body to its end, so the verifier's checks

@@ -236,4 +236,3 @@ func listV1All(t *testing.T, e *s3Env, b, prefix, delimiter string, size int, si
 		}
 	}
 }
-

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -252,4 +253,86 @@ func testS3MultipartErrors(t *testing.T, e *s3Env) {
 	require.NoError(t, err)
 	got, _ = e.get(b, key)
 	require.True(t, bytes.Equal(append(append([]byte(nil), big...), small...), got))
+}
+
+func testS3ListUploads(t *testing.T, e *s3Env) {
+	b := e.bucket("bkt-uploads")
+	ids := map[string]string{}
+	for _, k := range []string{"u/a", "u/b", "v", "w x", "y"} {
+		ids[k] = e.createUpload(b, k, nil)
+	}
+	var got []string
+	var in = &s3.ListMultipartUploadsInput{Bucket: &b, MaxUploads: aws.Int32(2)}
+	for range 10 {
+		out, err := e.S3.ListMultipartUploads(bg, in)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(out.Uploads), 2)
+		for _, u := range out.Uploads {
+			got = append(got, *u.Key+"#"+*u.UploadId)
+			require.Equal(t, types.StorageClassStandard, u.StorageClass)
+			require.NotNil(t, u.Initiated)
+		}
+		if !*out.IsTruncated {
+			in = nil
+			break
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+	require.Nil(t, in, "the listing did not end")
+	require.Equal(t, []string{"u/a#" + ids["u/a"], "u/b#" + ids["u/b"], "v#" + ids["v"], "w x#" + ids["w x"], "y#" + ids["y"]}, got)
+
+	out, err := e.S3.ListMultipartUploads(bg, &s3.ListMultipartUploadsInput{Bucket: &b, Delimiter: aws.String("/")})
+	require.NoError(t, err)
+	require.Len(t, out.CommonPrefixes, 1)
+	require.Equal(t, "u/", *out.CommonPrefixes[0].Prefix)
+	require.Len(t, out.Uploads, 3)
+	out, err = e.S3.ListMultipartUploads(bg, &s3.ListMultipartUploadsInput{Bucket: &b, Prefix: aws.String("w"), EncodingType: types.EncodingTypeUrl})
+	require.NoError(t, err)
+	require.Len(t, out.Uploads, 1)
+	require.Equal(t, "w%20x", *out.Uploads[0].Key)
+	_, err = e.S3.ListMultipartUploads(bg, &s3.ListMultipartUploadsInput{Bucket: aws.String("no-such-bucket")})
+	s3Err(t, err, "NoSuchBucket", 404)
+
+	// Deleting the bucket aborts what is left.
+	_, err = e.S3.DeleteBucket(bg, &s3.DeleteBucketInput{Bucket: &b})
+	require.NoError(t, err)
+}
+
+// TestS3ListUploadsSameKey pages through several uploads of one key, one
+// upload a page.
+func TestS3ListUploadsSameKey(t *testing.T) {
+	t.Parallel()
+	e := newS3Env(t, s3Modes[2])
+	b := e.bucket("bkt-samekey")
+	// Two uploads of one key whose IDs sort against their start order: the
+	// upload-id-marker must follow the listing's order, not the IDs'.
+	// (With IDs that follow start order, any two will do.)
+	first := e.createUpload(b, "k", nil)
+	var second string
+	made := 1
+	for range 64 {
+		made++
+		if second = e.createUpload(b, "k", nil); second < first {
+			break
+		}
+	}
+	var got []string
+	in := &s3.ListMultipartUploadsInput{Bucket: &b, MaxUploads: aws.Int32(1)}
+	for range made + 2 {
+		out, err := e.S3.ListMultipartUploads(bg, in)
+		require.NoError(t, err)
+		for _, u := range out.Uploads {
+			got = append(got, *u.UploadId)
+		}
+		if !*out.IsTruncated {
+			in = nil
+			break
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+	require.Nil(t, in, "the listing did not end: gateway ListUploads compares upload IDs, but orders one key's uploads by start time")
+	require.Contains(t, got, first)
+	require.Contains(t, got, second)
+	require.Len(t, got, made)
+	require.Len(t, got, len(slices.Compact(slices.Sorted(slices.Values(got)))), "an upload was listed twice")
 }

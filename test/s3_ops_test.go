@@ -51,6 +51,7 @@ func TestS3Suite(t *testing.T) {
 				{"Unsupported", testS3Unsupported},
 				{"Multipart", testS3Multipart},
 				{"MultipartErrors", testS3MultipartErrors},
+				{"ListUploads", testS3ListUploads},
 				{"ConditionalWrites", testS3ConditionalWrites},
 				{"Folders", testS3Folders},
 				{"TrickyKeys", testS3TrickyKeys},
@@ -462,6 +463,9 @@ func testS3DeleteObjects(t *testing.T, e *s3Env) {
 	resp = e.raw("POST", "/"+b, url.Values{"delete": {""}}, http.Header{"Content-Md5": {md5B64([]byte("other"))}}, body, e.SK)
 	require.Equal(t, 400, resp.StatusCode)
 	require.Contains(t, string(readAll(t, resp)), "<Code>BadDigest</Code>")
+	resp = e.raw("POST", "/"+b, url.Values{"delete": {""}}, nil, []byte("<Delete><Object><Key></Key></Object></Delete>"), e.SK)
+	require.Equal(t, 200, resp.StatusCode)
+	require.Contains(t, string(readAll(t, resp)), "<Code>UserKeyMustBeSpecified</Code>")
 	resp = e.raw("POST", "/"+b, url.Values{"delete": {""}}, nil, []byte("<Delete><Object>"), e.SK)
 	require.Equal(t, 400, resp.StatusCode)
 	require.Contains(t, string(readAll(t, resp)), "<Code>MalformedXML</Code>")
@@ -811,6 +815,24 @@ func testS3Unsupported(t *testing.T, e *s3Env) {
 	require.NoError(t, err)
 	_, err = e.S3.GetObjectAcl(bg, &s3.GetObjectAclInput{Bucket: &b, Key: aws.String("missing")})
 	s3Err(t, err, "NoSuchKey", 404)
+	// An ACL document is accepted when it grants only the owner's full control.
+	own := &types.AccessControlPolicy{Owner: bacl.Owner, Grants: []types.Grant{{
+		Grantee: &types.Grantee{Type: types.TypeCanonicalUser, ID: bacl.Owner.ID}, Permission: types.PermissionFullControl}}}
+	_, err = e.S3.PutBucketAcl(bg, &s3.PutBucketAclInput{Bucket: &b, AccessControlPolicy: own})
+	require.NoError(t, err)
+	_, err = e.S3.PutObjectAcl(bg, &s3.PutObjectAclInput{Bucket: &b, Key: aws.String("k"), AccessControlPolicy: own})
+	require.NoError(t, err)
+	public := &types.AccessControlPolicy{Owner: bacl.Owner, Grants: []types.Grant{{
+		Grantee:    &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AllUsers")},
+		Permission: types.PermissionRead}}}
+	_, err = e.S3.PutBucketAcl(bg, &s3.PutBucketAclInput{Bucket: &b, AccessControlPolicy: public})
+	s3Err(t, err, "NotImplemented", 501)
+	_, err = e.S3.PutBucketAcl(bg, &s3.PutBucketAclInput{Bucket: aws.String("no-such-bucket"), ACL: types.BucketCannedACLPrivate})
+	s3Err(t, err, "NoSuchBucket", 404)
+	_, err = e.S3.CreateBucket(bg, &s3.CreateBucketInput{Bucket: aws.String("bkt-public"), ACL: types.BucketCannedACLPublicRead})
+	s3Err(t, err, "NotImplemented", 501)
+	_, err = e.S3.CreateBucket(bg, &s3.CreateBucketInput{Bucket: aws.String("bkt-private"), ACL: types.BucketCannedACLPrivate})
+	require.NoError(t, err)
 }
 
 func testS3ConditionalWrites(t *testing.T, e *s3Env) {
