@@ -4,6 +4,7 @@
 package jcsgw
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,6 +24,7 @@ import (
 	"jcsgw/catalog"
 	"jcsgw/gateway"
 	"jcsgw/gateway/auth"
+	"jcsgw/gateway/telemetry"
 	"jcsgw/jcsapi"
 	"jcsgw/s3api"
 )
@@ -41,7 +43,12 @@ type Config struct {
 	// GCAge is how old an unfinished multipart upload must be to go.
 	GCInterval time.Duration
 	GCAge      time.Duration
-	Logger     *slog.Logger
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// headers (slowloris); IdleTimeout how long a kept-alive connection may
+	// sit idle. 0 = 30 s and 2 min.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	Logger            *slog.Logger
 }
 
 // Server is an assembled gateway.
@@ -110,15 +117,19 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	v := &auth.Verifier{Keys: s.keys}
-	s.handler = route(jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))
+	metrics := telemetry.NewMetrics()
+	metrics.Registry.MustRegister(newStoreCollector(s.svc))
+	s.handler = telemetry.Middleware(route(s.svc, metrics,
+		jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger)),
+		cfg.Logger, metrics)
 	gctx, stop := context.WithCancel(context.Background())
 	s.stopGC, s.gcDone = stop, make(chan struct{})
 	go s.collect(gctx)
 	// Built here, not in Serve, so that a Shutdown racing a Serve still stops it.
 	s.http = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, 30*time.Second),
+		IdleTimeout:       cmp.Or(cfg.IdleTimeout, 2*time.Minute),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -163,16 +174,31 @@ func spaceOpener(localRoots []string) gateway.SpaceOpener {
 	}
 }
 
-// route sends /v1 to the JCS front, the probes to themselves and the rest to S3.
-func route(jcs, s3 http.Handler) http.Handler {
+// route sends /v1 to the JCS front, the probes and metrics to themselves
+// (outside auth) and the rest to S3.
+func route(svc *gateway.Service, m *telemetry.Metrics, jcs, s3 http.Handler) http.Handler {
+	metrics := m.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
 		case p == "/v1" || strings.HasPrefix(p, "/v1/"):
 			jcs.ServeHTTP(w, r)
-		case p == "/healthz" || p == "/readyz":
+		case p == "/healthz":
+			telemetry.FromContext(r.Context()).Operation = "healthz"
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write([]byte("ok\n"))
+		case p == "/readyz":
+			telemetry.FromContext(r.Context()).Operation = "readyz"
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if err := svc.Ready(r.Context()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte("not ready: " + err.Error() + "\n"))
+				return
+			}
+			w.Write([]byte("ok\n"))
+		case p == "/metrics":
+			telemetry.FromContext(r.Context()).Operation = "metrics"
+			metrics.ServeHTTP(w, r)
 		default:
 			s3.ServeHTTP(w, r)
 		}

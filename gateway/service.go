@@ -60,6 +60,7 @@ type Service struct {
 	// storages are the user spaces' file trees, for import, export and sync.
 	storages map[int64]Storage
 	sync     *syncer
+	ready    readiness
 	// stripes serialise, per blob name, placing a blob with adding its
 	// reference, against finding a count at zero and removing the blob.
 	stripes [256]sync.Mutex

@@ -69,6 +69,7 @@ type SyncState struct {
 	LastRunStart *time.Time `json:"lastRunStart"`
 	LastRunEnd   *time.Time `json:"lastRunEnd"`
 	Runs         int64      `json:"runs"`
+	FailedRuns   int64      `json:"failedRuns"`
 	FilesCopied  int64      `json:"filesCopied"`
 	BytesCopied  int64      `json:"bytesCopied"`
 	FilesSkipped int64      `json:"filesSkipped"`
@@ -355,6 +356,7 @@ func (y *syncer) run(ctx context.Context, id int64) {
 		st.Status = SyncIdle
 		if err != nil && !errors.Is(err, context.Canceled) {
 			st.Status, st.LastError = SyncFailed, err.Error()
+			st.FailedRuns++
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"jcsgw/gateway/auth"
+	"jcsgw/gateway/telemetry"
 )
 
 // maxJSONBody bounds a JSON request body (and a form's info part).
@@ -48,7 +49,9 @@ func (a *api) authenticate(r *http.Request, payloadHash string) error {
 			return unauthorized("the X-Amz-Content-Sha256 header does not match the request body")
 		}
 	}
-	if _, err := a.v.VerifyJCS(r, payloadHash); err != nil {
+	id, err := a.v.VerifyJCS(r, payloadHash)
+	telemetry.FromContext(r.Context()).User = id.AccessKey
+	if err != nil {
 		msg := "the request signature is not valid"
 		var au *auth.Error
 		if errors.As(err, &au) && au.Message != "" {

@@ -21,13 +21,17 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"jcsgw/gateway"
 	"jcsgw/gateway/auth"
+	"jcsgw/gateway/telemetry"
 )
 
 // Options configure the S3 front.
@@ -74,11 +78,15 @@ type req struct {
 	key    string
 	vhost  bool // addressed virtual-host style
 	owner  owner
+	info   *telemetry.Info
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := &req{api: a, w: w, r: r, q: r.URL.Query()}
-	rq.id = fmt.Sprintf("%s%08X", a.prefix, a.seq.Add(1))
+	rq.info = telemetry.FromContext(r.Context())
+	if rq.id = rq.info.ID; rq.id == "" {
+		rq.id = fmt.Sprintf("%s%08X", a.prefix, a.seq.Add(1))
+	}
 	h := w.Header()
 	h.Set("X-Amz-Request-Id", rq.id)
 	h.Set("X-Amz-Id-2", a.hostID)
@@ -101,10 +109,12 @@ func (rq *req) serve() error {
 		return errAccessDenied("Anonymous access is not allowed: sign the request")
 	}
 	rq.owner = ownerOf(id.AccessKey)
+	rq.info.User = id.AccessKey
 	op, err := route(rq.r.Method, rq.bucket, rq.key, rq.q, rq.r.Header)
 	if err != nil {
 		return err
 	}
+	rq.info.Operation = opName(op)
 	return op(rq)
 }
 
@@ -438,4 +448,22 @@ func (rq *req) readXML(v any, limit int64) error {
 		return errMalformedXML()
 	}
 	return nil
+}
+
+var opNames sync.Map // opFunc code pointer → operation name
+
+// opName names an operation for logs and metrics after its method
+// ("jcsgw/s3api.(*req).listObjectsV2" → "listObjectsV2"), once per function.
+func opName(op opFunc) string {
+	pc := reflect.ValueOf(op).Pointer()
+	if n, ok := opNames.Load(pc); ok {
+		return n.(string)
+	}
+	name := "unknown"
+	if f := runtime.FuncForPC(pc); f != nil {
+		name = f.Name()
+		name = strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "-fm")
+	}
+	opNames.Store(pc, name)
+	return name
 }

@@ -1,0 +1,73 @@
+package jcsgw
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jcsgw/gateway"
+)
+
+// storeCollector exports what the store holds. The numbers come from one
+// catalog scan, cached so that frequent scrapes do not rescan.
+type storeCollector struct {
+	svc *gateway.Service
+
+	mu    sync.Mutex
+	at    time.Time
+	stats gateway.Stats
+
+	objects, bytes, spaceObjects, spaceBytes, syncRuns, syncFailures, catalogBytes *prometheus.Desc
+}
+
+func newStoreCollector(svc *gateway.Service) *storeCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &storeCollector{
+		svc:          svc,
+		objects:      d("jcsgw_bucket_objects", "Objects stored, by bucket.", "bucket"),
+		bytes:        d("jcsgw_bucket_bytes", "Bytes stored, by bucket.", "bucket"),
+		spaceObjects: d("jcsgw_space_objects", "Objects stored, by user space.", "space"),
+		spaceBytes:   d("jcsgw_space_bytes", "Bytes stored, by user space.", "space"),
+		syncRuns:     d("jcsgw_sync_runs_total", "Space sync task runs."),
+		syncFailures: d("jcsgw_sync_failures_total", "Space sync task runs that failed."),
+		catalogBytes: d("jcsgw_catalog_bytes", "Size of the catalog."),
+	}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.objects, c.bytes, c.spaceObjects, c.spaceBytes, c.syncRuns, c.syncFailures, c.catalogBytes} {
+		ch <- d
+	}
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if time.Since(c.at) > time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if st, err := c.svc.Stats(ctx); err == nil {
+			c.stats, c.at = st, time.Now()
+		}
+		cancel()
+	}
+	st := c.stats
+	c.mu.Unlock()
+	g := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for b, u := range st.Buckets {
+		g(c.objects, float64(u.Objects), b)
+		g(c.bytes, float64(u.Bytes), b)
+	}
+	for id, u := range st.Spaces {
+		g(c.spaceObjects, float64(u.Objects), strconv.FormatInt(id, 10))
+		g(c.spaceBytes, float64(u.Bytes), strconv.FormatInt(id, 10))
+	}
+	ch <- prometheus.MustNewConstMetric(c.syncRuns, prometheus.CounterValue, float64(st.SyncRuns))
+	ch <- prometheus.MustNewConstMetric(c.syncFailures, prometheus.CounterValue, float64(st.SyncFailures))
+	g(c.catalogBytes, float64(st.CatalogBytes))
+}
