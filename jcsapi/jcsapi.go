@@ -34,6 +34,9 @@
 //     in the order given. Presigned upload answers {"object": ...}.
 //   - uploadPart answers {"code":"OK","message":""} with no data member, as
 //     the JCS document shows.
+//   - User spaces (userSpace/*) and space sync tasks (spaceSyncer/*): their
+//     reply shapes, the masking of secrets and the sync task's "state" are
+//     described in spaces.go and sync.go.
 package jcsapi
 
 import (
@@ -101,6 +104,18 @@ func New(svc *gateway.Service, v *auth.Verifier, log *slog.Logger) http.Handler 
 	r.Handle("/v1/presigned/object/newMultipartUpload", a.presignedCall(a.presignedNewMultipartUpload)).Methods(post...)
 	r.Handle("/v1/presigned/object/uploadPart", a.presignedCall(a.presignedUploadPart)).Methods(put...)
 	r.Handle("/v1/presigned/object/completeMultipartUpload", a.presignedCall(a.presignedCompleteMultipartUpload)).Methods(post...)
+
+	r.Handle("/v1/userSpace/create", a.jsonCall(a.createUserSpace)).Methods(post...)
+	r.Handle("/v1/userSpace/update", a.jsonCall(a.updateUserSpace)).Methods(post...)
+	r.Handle("/v1/userSpace/delete", a.jsonCall(a.deleteUserSpace)).Methods(post...)
+	r.Handle("/v1/userSpace/get", a.jsonCall(a.getUserSpace)).Methods(get...)
+	r.Handle("/v1/userSpace/test", a.jsonCall(a.testUserSpace)).Methods(post...)
+	r.Handle("/v1/userSpace/createPackage", a.jsonCall(a.createPackageFromSpace)).Methods(post...)
+	r.Handle("/v1/userSpace/downloadPackage", a.jsonCall(a.downloadPackageToSpace)).Methods(post...)
+
+	r.Handle("/v1/spaceSyncer/createTask", a.jsonCall(a.createSyncTask)).Methods(post...)
+	r.Handle("/v1/spaceSyncer/getTask", a.jsonCall(a.getSyncTask)).Methods(get...)
+	r.Handle("/v1/spaceSyncer/cancelTask", a.jsonCall(a.cancelSyncTask)).Methods(post...)
 	return r
 }
 
