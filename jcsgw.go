@@ -48,6 +48,11 @@ type Config struct {
 	// sit idle. 0 = 30 s and 2 min.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
+	// AuthFailureLimit is how many denied requests (401/403) one source
+	// address may have per AuthFailureWindow before it is turned away until
+	// the window ends; 0 = 50 per minute, negative = no limit.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
 	Logger            *slog.Logger
 }
 
@@ -119,8 +124,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	v := &auth.Verifier{Keys: s.keys}
 	metrics := telemetry.NewMetrics()
 	metrics.Registry.MustRegister(newStoreCollector(s.svc))
-	s.handler = telemetry.Middleware(route(s.svc, metrics,
-		jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger)),
+	limit := cmp.Or(cfg.AuthFailureLimit, 50)
+	limiter := newAuthLimiter(limit, cmp.Or(cfg.AuthFailureWindow, time.Minute))
+	s.handler = telemetry.Middleware(limiter.wrap(route(s.svc, metrics,
+		jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))),
 		cfg.Logger, metrics)
 	gctx, stop := context.WithCancel(context.Background())
 	s.stopGC, s.gcDone = stop, make(chan struct{})

@@ -59,6 +59,11 @@ func StartServer(t testing.TB, cfg *jcsgw.Config) *Server {
 	if c.DataDir == "" {
 		c.DataDir = t.TempDir()
 	}
+	if c.AuthFailureLimit == 0 {
+		// Tests deny on purpose, many times, from one address; the limiter
+		// has its own test.
+		c.AuthFailureLimit = -1
+	}
 	s := &Server{t: t, DataDir: c.DataDir, Config: c, HTTP: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 16},
 		// Redirects are answers to check, not to follow.

@@ -145,3 +145,23 @@ func TestOpsSlowHeaderClientIsCutOff(t *testing.T) {
 	assert.NoError(t, err, "the server closes the connection")
 	assert.Less(t, time.Since(start), 5*time.Second, "cut off by the read-header timeout, not by the client")
 }
+
+func TestOpsFailedAuthIsRateLimited(t *testing.T) {
+	s := StartServer(t, &jcsgw.Config{AuthFailureLimit: 3, AuthFailureWindow: time.Minute})
+	c := newJCS(t, s)
+	bad := c.withKeys(s.AccessKey, "not-the-secret")
+	for range 3 {
+		r := bad.get("/v1/bucket/listAll", nil)
+		assert.Equal(t, http.StatusUnauthorized, r.Status)
+	}
+	// Now even a correctly signed request from this address waits.
+	r := c.get("/v1/bucket/listAll", nil)
+	assert.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	assert.Contains(t, string(r.Body), `"code":"Unauthorized"`)
+	resp, err := s.HTTP.Get(s.URL + "/somebucket")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Contains(t, string(body), "<Code>SlowDown</Code>")
+}
