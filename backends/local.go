@@ -22,7 +22,13 @@ var ErrNotExist = fs.ErrNotExist
 // instant leaves a blob either absent or whole.
 type Local struct {
 	root string
+	// group makes small blobs durable together (see groupSync); large ones
+	// are fsynced on their own, which costs little next to their writing.
+	group *groupSync
 }
+
+// smallBlob is the size below which blobs share a group sync.
+const smallBlob = 256 << 10
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
 func NewLocal(dir string) (*Local, error) {
@@ -35,7 +41,11 @@ func NewLocal(dir string) (*Local, error) {
 			return nil, fmt.Errorf("local store: %w", err)
 		}
 	}
-	return &Local{root: abs}, nil
+	g, err := newGroupSync(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{root: abs, group: g}, nil
 }
 
 // Root is the store's directory.
@@ -71,14 +81,23 @@ func (l *Local) Create(ctx context.Context) (BlobWriter, error) {
 type localWriter struct {
 	l    *Local
 	f    *os.File
+	n    int64
 	done bool
 }
 
-func (w *localWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *localWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	return n, err
+}
 
 // ReadFrom lets io.Copy hand the file the source directly (copy_file_range
 // or splice when the source is a file or socket).
-func (w *localWriter) ReadFrom(r io.Reader) (int64, error) { return io.Copy(w.f, r) }
+func (w *localWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := io.Copy(w.f, r)
+	w.n += n
+	return n, err
+}
 
 func (w *localWriter) Commit(ctx context.Context, name string) error {
 	if w.done {
@@ -90,18 +109,25 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		w.discard()
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
+	if _, err := os.Stat(dst); err == nil {
+		// Identical content is already there: keep one copy. Its writer may
+		// not have made it durable yet, so wait for a sync that covers it.
 		w.discard()
-		return fmt.Errorf("local store: sync: %w", err)
+		if err := w.l.group.Sync(); err != nil {
+			return fmt.Errorf("local store: sync: %w", err)
+		}
+		return nil
+	}
+	small := w.n < smallBlob
+	if !small {
+		if err := w.f.Sync(); err != nil {
+			w.discard()
+			return fmt.Errorf("local store: sync: %w", err)
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("local store: close: %w", err)
-	}
-	if _, err := os.Stat(dst); err == nil {
-		// Identical content is already there: keep one copy.
-		os.Remove(w.f.Name())
-		return nil
 	}
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -111,6 +137,14 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 	if err := os.Rename(w.f.Name(), dst); err != nil {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("local store: place blob: %w", err)
+	}
+	if small {
+		// One syncfs for every small blob placed meanwhile: their data and
+		// their directory entries reach the disk together.
+		if err := w.l.group.Sync(); err != nil {
+			return fmt.Errorf("local store: sync: %w", err)
+		}
+		return nil
 	}
 	return syncDir(dir)
 }
