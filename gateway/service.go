@@ -286,9 +286,7 @@ func (s *Service) stage(ctx context.Context, spaceID int64, body io.Reader, size
 		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
 	}
 	d := newDigester(algo)
-	bp := bufPool.Get().(*[]byte)
-	n, err := io.CopyBuffer(w, io.TeeReader(body, d), *bp)
-	bufPool.Put(bp)
+	n, err := copyHashed(w, body, d)
 	if err == nil && size >= 0 && n != size {
 		err = errorf(CodeIncompleteBody, "the body has %d bytes but %d were announced", n, size)
 	}

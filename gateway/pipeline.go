@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"errors"
+	"hash"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// copyHashed streams src to dst while d digests the same bytes. Large
+// bodies are hashed off the copying goroutine: MD5 on one, SHA-256 and the
+// optional checksum on another, so that reading, writing and both hashes
+// overlap on different cores. A body that fits in one buffer is hashed in
+// place; goroutines would cost more than they save.
+func copyHashed(dst io.Writer, src io.Reader, d *digester) (int64, error) {
+	first := getBuf()
+	n, err := io.ReadFull(src, first.b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		defer first.release()
+		d.Write(first.b[:n])
+		if _, werr := dst.Write(first.b[:n]); werr != nil {
+			return 0, werr
+		}
+		return int64(n), nil
+	}
+	if err != nil {
+		first.release()
+		return 0, err
+	}
+	lanes := []chan *chunk{make(chan *chunk, 4), make(chan *chunk, 4)}
+	var wg sync.WaitGroup
+	run := func(ch chan *chunk, hs ...hash.Hash) {
+		defer wg.Done()
+		for c := range ch {
+			for _, h := range hs {
+				h.Write(c.b[:c.n])
+			}
+			c.release()
+		}
+	}
+	wg.Add(2)
+	go run(lanes[0], d.md5)
+	if d.ck != nil {
+		go run(lanes[1], d.sha, d.ck)
+	} else {
+		go run(lanes[1], d.sha)
+	}
+	var total int64
+	c := first
+	c.n = n
+	for {
+		if c.n > 0 {
+			if _, werr := dst.Write(c.b[:c.n]); werr != nil {
+				err = werr
+				c.release()
+				break
+			}
+			total += int64(c.n)
+			c.refs.Store(2)
+			lanes[0] <- c
+			lanes[1] <- c
+		} else {
+			c.release()
+		}
+		if err != nil {
+			break
+		}
+		c = getBuf()
+		c.n, err = io.ReadFull(src, c.b)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+	}
+	close(lanes[0])
+	close(lanes[1])
+	wg.Wait()
+	d.n += total
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return total, err
+}
+
+// chunk is a pooled buffer shared by the lanes that still need it.
+type chunk struct {
+	b    []byte
+	n    int
+	refs atomic.Int32
+}
+
+var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, 1<<20)} }}
+
+func getBuf() *chunk {
+	c := chunkPool.Get().(*chunk)
+	c.refs.Store(1)
+	return c
+}
+
+// release gives the buffer back once its last user is done with it.
+func (c *chunk) release() {
+	if c.refs.Add(-1) == 0 {
+		c.n = 0
+		chunkPool.Put(c)
+	}
+}
