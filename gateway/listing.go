@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
+	"time"
 
 	"jcsgw/catalog"
 )
@@ -203,7 +205,12 @@ func (s *Service) ListKeys(ctx context.Context, bucket string, in ListKeysInput)
 				res.Objects = append(res.Objects, markerObject(pk))
 				return true, nil
 			}
-			o, err := getObj(tx, getU64(v))
+			if o, ok := decListEntry(key, v); ok {
+				o.BucketID = b.ID
+				res.Objects = append(res.Objects, o)
+				return true, nil
+			}
+			o, err := getObj(tx, getU64(v)) // an entry written before list entries
 			if err != nil {
 				return false, err
 			}
@@ -242,4 +249,49 @@ func markerObject(p pkgRec) Object {
 		CreateTime: p.Created, UpdateTime: p.Created, SpaceID: DefaultSpaceID,
 		Meta: Meta{ContentType: "application/x-directory"},
 	}
+}
+
+// A key-index entry carries what an S3 listing shows of its object, so that
+// a page of keys is read from the index alone, without decoding one object
+// record per key: ID, size, update time, ETag, checksum algorithm and type.
+func encListEntry(o objRec) []byte {
+	var ckAlgo, ckType string
+	if o.Checksum != nil {
+		ckAlgo, ckType = o.Checksum.Algorithm, o.Checksum.Type
+	}
+	b := make([]byte, 0, 24+3+len(o.ETag)+len(ckAlgo)+len(ckType))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.ID))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Size))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Updated.UnixNano()))
+	for _, f := range []string{o.ETag, ckAlgo, ckType} {
+		b = append(b, byte(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+func decListEntry(key string, v []byte) (Object, bool) {
+	if len(v) < 27 {
+		return Object{}, false
+	}
+	pkg, path := SplitKey(key)
+	o := Object{
+		ID: int64(binary.BigEndian.Uint64(v)), Size: int64(binary.BigEndian.Uint64(v[8:])),
+		UpdateTime:  time.Unix(0, int64(binary.BigEndian.Uint64(v[16:]))),
+		PackageName: pkg, Path: path, Redundancy: RedundancyNone,
+	}
+	rest := v[24:]
+	var fields [3]string
+	for i := range fields {
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return Object{}, false
+		}
+		fields[i], rest = string(rest[1:1+int(rest[0])]), rest[1+int(rest[0]):]
+	}
+	o.ETag = fields[0]
+	if fields[1] != "" {
+		o.Checksum = &Checksum{Algorithm: fields[1], Type: fields[2]}
+	}
+	o.CreateTime = o.UpdateTime
+	return o, true
 }

@@ -126,7 +126,7 @@ func writeObjTx(tx catalog.Tx, pkgName string, o objRec) error {
 	}
 	k := keyIdxKey(o.BucketID, pkgName, o.Path)
 	if o.visible() {
-		return tx.Put(tKeyIdx, k, id)
+		return tx.Put(tKeyIdx, k, encListEntry(o))
 	}
 	return tx.Delete(tKeyIdx, k)
 }
