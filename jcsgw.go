@@ -181,20 +181,22 @@ func spaceOpener(localRoots []string) gateway.SpaceOpener {
 	}
 }
 
-// route sends /v1 to the JCS front, the probes and metrics to themselves
-// (outside auth) and the rest to S3.
+// route sends /v1 to the JCS front, the probes and metrics (GET and HEAD)
+// to themselves, outside auth, and the rest to S3, which refuses the
+// reserved names as buckets.
 func route(svc *gateway.Service, m *telemetry.Metrics, jcs, s3 http.Handler) http.Handler {
 	metrics := m.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
+		probe := r.Method == http.MethodGet || r.Method == http.MethodHead
 		switch {
 		case p == "/v1" || strings.HasPrefix(p, "/v1/"):
 			jcs.ServeHTTP(w, r)
-		case p == "/healthz":
+		case p == "/healthz" && probe:
 			telemetry.FromContext(r.Context()).Operation = "healthz"
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write([]byte("ok\n"))
-		case p == "/readyz":
+		case p == "/readyz" && probe:
 			telemetry.FromContext(r.Context()).Operation = "readyz"
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			if err := svc.Ready(r.Context()); err != nil {
@@ -203,7 +205,7 @@ func route(svc *gateway.Service, m *telemetry.Metrics, jcs, s3 http.Handler) htt
 				return
 			}
 			w.Write([]byte("ok\n"))
-		case p == "/metrics":
+		case p == "/metrics" && probe:
 			telemetry.FromContext(r.Context()).Operation = "metrics"
 			metrics.ServeHTTP(w, r)
 		default:
