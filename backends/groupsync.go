@@ -3,16 +3,14 @@ package backends
 import (
 	"os"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
-// groupSync makes many small writes durable with one syncfs(2): every
-// caller waits for a sync that started after its call, and one caller runs
-// it for all who are waiting (group commit). A file written, closed and
-// renamed before Sync returns has its data and its directory entry on disk.
+// groupSync makes the entries of many files renamed into one directory
+// durable with one fsync of the directory: every caller waits for an fsync
+// that started after its call, and one caller runs it for all who are
+// waiting (group commit). Each file's own data is synced by its writer.
 type groupSync struct {
-	f *os.File // any file of the file system; syncfs flushes all of it
+	f *os.File // the directory
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -47,11 +45,35 @@ func (g *groupSync) Sync() error {
 		g.started++
 		gen := g.started
 		g.mu.Unlock()
-		err := unix.Syncfs(int(g.f.Fd()))
+		err := g.f.Sync()
 		g.mu.Lock()
 		g.running = false
 		g.completed, g.err = gen, err
 		g.cond.Broadcast()
 	}
 	return g.err
+}
+
+// dirSyncs keeps one groupSync per directory.
+type dirSyncs struct {
+	mu sync.Mutex
+	m  map[string]*groupSync
+}
+
+func (d *dirSyncs) sync(dir string) error {
+	d.mu.Lock()
+	g, ok := d.m[dir]
+	if !ok {
+		var err error
+		if g, err = newGroupSync(dir); err != nil {
+			d.mu.Unlock()
+			return err
+		}
+		if d.m == nil {
+			d.m = map[string]*groupSync{}
+		}
+		d.m[dir] = g
+	}
+	d.mu.Unlock()
+	return g.Sync()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -22,13 +23,9 @@ var ErrNotExist = fs.ErrNotExist
 // instant leaves a blob either absent or whole.
 type Local struct {
 	root string
-	// group makes small blobs durable together (see groupSync); large ones
-	// are fsynced on their own, which costs little next to their writing.
-	group *groupSync
+	// dirs group the directory fsyncs of concurrently placed blobs.
+	dirs dirSyncs
 }
-
-// smallBlob is the size below which blobs share a group sync.
-const smallBlob = 256 << 10
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
 func NewLocal(dir string) (*Local, error) {
@@ -41,11 +38,7 @@ func NewLocal(dir string) (*Local, error) {
 			return nil, fmt.Errorf("local store: %w", err)
 		}
 	}
-	g, err := newGroupSync(abs)
-	if err != nil {
-		return nil, fmt.Errorf("local store: %w", err)
-	}
-	return &Local{root: abs, group: g}, nil
+	return &Local{root: abs}, nil
 }
 
 // Root is the store's directory.
@@ -109,27 +102,26 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		w.discard()
 		return err
 	}
+	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dst); err == nil {
 		// Identical content is already there: keep one copy. Its writer may
-		// not have made it durable yet, so wait for a sync that covers it.
+		// not have made its entry durable yet, so wait for a sync of it.
 		w.discard()
-		if err := w.l.group.Sync(); err != nil {
-			return fmt.Errorf("local store: sync: %w", err)
+		if err := w.l.dirs.sync(dir); err != nil {
+			return fmt.Errorf("local store: sync dir: %w", err)
 		}
 		return nil
 	}
-	small := w.n < smallBlob
-	if !small {
-		if err := w.f.Sync(); err != nil {
-			w.discard()
-			return fmt.Errorf("local store: sync: %w", err)
-		}
+	// The data first (fdatasync: the size and blocks, not the times), then
+	// the name: renamed into place and made durable with its neighbours'.
+	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
+		w.discard()
+		return fmt.Errorf("local store: sync: %w", err)
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("local store: close: %w", err)
 	}
-	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("local store: %w", err)
@@ -138,15 +130,10 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("local store: place blob: %w", err)
 	}
-	if small {
-		// One syncfs for every small blob placed meanwhile: their data and
-		// their directory entries reach the disk together.
-		if err := w.l.group.Sync(); err != nil {
-			return fmt.Errorf("local store: sync: %w", err)
-		}
-		return nil
+	if err := w.l.dirs.sync(dir); err != nil {
+		return fmt.Errorf("local store: sync dir: %w", err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 func (w *localWriter) Abort() error {
@@ -163,17 +150,6 @@ func (w *localWriter) discard() {
 	os.Remove(w.f.Name())
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("local store: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("local store: sync dir: %w", err)
-	}
-	return nil
-}
 
 // Open reads n bytes of blob name from off (n < 0: to the end).
 func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
