@@ -150,7 +150,6 @@ func (w *localWriter) discard() {
 	os.Remove(w.f.Name())
 }
 
-
 // Open reads n bytes of blob name from off (n < 0: to the end).
 func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
 	p, err := l.blobPath(name)
