@@ -53,7 +53,11 @@ type Config struct {
 	// the window ends; 0 = 50 per minute, negative = no limit.
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
-	Logger            *slog.Logger
+	// Limits are the sizes and counts both fronts accept (object, upload
+	// and part sizes, key length, metadata, headers, JSON bodies, batch and
+	// page sizes); zero fields are the defaults (gateway.DefaultLimits).
+	Limits gateway.Limits
+	Logger *slog.Logger
 }
 
 // Server is an assembled gateway.
@@ -82,6 +86,42 @@ func (k staticKeys) SecretKey(access string) (string, bool) {
 	return "", false
 }
 
+// keyChain finds a key among the bootstrap admin key, then the users' keys
+// kept in the catalog.
+type keyChain []auth.KeyLookup
+
+func (c keyChain) SecretKey(access string) (string, bool) {
+	for _, k := range c {
+		if s, ok := k.SecretKey(access); ok {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// serverKeyFile holds the key that seals users' secrets in the catalog.
+const serverKeyFile = "server.key"
+
+func loadServerKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, serverKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("jcsgw: %s is damaged (it must hold 32 bytes)", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("jcsgw: %w", err)
+	}
+	b = make([]byte, 32)
+	rand.Read(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("jcsgw: keep the server key: %w", err)
+	}
+	return b, nil
+}
+
 // Open builds a server over cfg.DataDir.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
@@ -90,6 +130,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("jcsgw: %w", err)
+	}
+	limits := cfg.Limits.WithDefaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("jcsgw: %w", err)
 	}
@@ -111,8 +155,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.cat.Close()
 		return nil, err
 	}
+	serverKey, err := loadServerKey(cfg.DataDir)
+	if err != nil {
+		s.cat.Close()
+		return nil, err
+	}
 	s.svc, err = gateway.New(ctx, gateway.Config{
-		Catalog: s.cat, Default: store, Logger: cfg.Logger,
+		ServerKey: serverKey,
+		Catalog:   s.cat, Default: store, Logger: cfg.Logger,
 		OpenSpace: spaceOpener(cfg.LocalRoots),
 		DefaultSpace: gateway.UserSpace{Name: "default", Storage: gateway.StorageConfig{Type: "Local", RootPath: defDir},
 			Credential: gateway.Credential{Type: "Local"}, ShardStore: &gateway.ShardStoreConfig{}},
@@ -121,13 +171,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.cat.Close()
 		return nil, err
 	}
-	v := &auth.Verifier{Keys: s.keys}
+	v := &auth.Verifier{Keys: keyChain{s.keys, s.svc}}
 	metrics := telemetry.NewMetrics()
 	metrics.Registry.MustRegister(newStoreCollector(s.svc))
 	limit := cmp.Or(cfg.AuthFailureLimit, 50)
 	limiter := newAuthLimiter(limit, cmp.Or(cfg.AuthFailureWindow, time.Minute))
 	s.handler = telemetry.Middleware(limiter.wrap(route(s.svc, metrics,
-		jcsapi.New(s.svc, v, cfg.Logger), s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain}, cfg.Logger))),
+		jcsapi.NewWithOptions(s.svc, v, cfg.Logger, jcsapi.Options{Limits: limits}),
+		s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain, Limits: limits}, cfg.Logger))),
 		cfg.Logger, metrics)
 	gctx, stop := context.WithCancel(context.Background())
 	s.stopGC, s.gcDone = stop, make(chan struct{})
@@ -137,7 +188,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Handler:           s.handler,
 		ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, 30*time.Second),
 		IdleTimeout:       cmp.Or(cfg.IdleTimeout, 2*time.Minute),
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil

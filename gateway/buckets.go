@@ -35,7 +35,7 @@ func (s *Service) createBucket(ctx context.Context, name string) (Bucket, error)
 		if err != nil {
 			return err
 		}
-		rec = bucketRec{ID: id, Name: name, Created: s.now()}
+		rec = bucketRec{ID: id, Name: name, Created: s.now(), Owner: ownerFor(tx)}
 		if err := tx.Put(tBucket, u64(id), enc(rec)); err != nil {
 			return err
 		}
@@ -49,7 +49,11 @@ func getBucket(tx catalog.Tx, id int64) (bucketRec, error) {
 	if v == nil {
 		return bucketRec{}, errorf(CodeNoSuchBucket, "bucket %d does not exist", id)
 	}
-	return dec[bucketRec](v)
+	b, err := dec[bucketRec](v)
+	if err != nil {
+		return b, err
+	}
+	return b, checkOwner(tx, b)
 }
 
 func getBucketByName(tx catalog.Tx, name string) (bucketRec, error) {
@@ -82,6 +86,10 @@ func (s *Service) ListBuckets(ctx context.Context) ([]Bucket, error) {
 		return errJoin(tx.Scan(tBucketName, nil, func(k, v []byte) bool {
 			var b bucketRec
 			if b, err = getBucket(tx, getU64(v)); err != nil {
+				if CodeOf(err) == CodeAccessDenied {
+					err = nil // another user's: not listed
+					return true
+				}
 				return false
 			}
 			out = append(out, b.public())

@@ -36,6 +36,7 @@ const (
 	CodeInvalidRequest     Code = "InvalidRequest"
 	CodeNotImplemented     Code = "NotImplemented"
 	CodeOperationFailed    Code = "OperationFailed"
+	CodeAccessDenied       Code = "AccessDenied"
 	CodeInternal           Code = "InternalError"
 )
 

@@ -18,7 +18,14 @@ func getObj(tx catalog.Tx, id int64) (objRec, error) {
 	if v == nil {
 		return objRec{}, errorf(CodeNoSuchKey, "object %d does not exist", id)
 	}
-	return dec[objRec](v)
+	o, err := dec[objRec](v)
+	if err != nil {
+		return o, err
+	}
+	if _, ok := tx.(callerTx); ok {
+		_, err = getBucket(tx, o.BucketID)
+	}
+	return o, err
 }
 
 func pathKey(pkgID int64, path string) []byte { return cat(u64(pkgID), []byte(path)) }

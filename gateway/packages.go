@@ -23,7 +23,14 @@ func getPackage(tx catalog.Tx, id int64) (pkgRec, error) {
 	if v == nil {
 		return pkgRec{}, errorf(CodeNoSuchPackage, "package %d does not exist", id)
 	}
-	return dec[pkgRec](v)
+	p, err := dec[pkgRec](v)
+	if err != nil {
+		return p, err
+	}
+	if _, ok := tx.(callerTx); ok {
+		_, err = getBucket(tx, p.BucketID)
+	}
+	return p, err
 }
 
 func findPackage(tx catalog.Tx, bucketID int64, name string) (pkgRec, bool, error) {

@@ -15,8 +15,8 @@ import (
 // place; goroutines would cost more than they save.
 func copyHashed(dst io.Writer, src io.Reader, d *digester) (int64, error) {
 	first := getBuf()
-	n, err := io.ReadFull(src, first.b)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	n, err := fill(src, first.b)
+	if err == io.EOF {
 		defer first.release()
 		d.Write(first.b[:n])
 		if _, werr := dst.Write(first.b[:n]); werr != nil {
@@ -67,10 +67,7 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester) (int64, error) {
 			break
 		}
 		c = getBuf()
-		c.n, err = io.ReadFull(src, c.b)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		c.n, err = fill(src, c.b)
 	}
 	close(lanes[0])
 	close(lanes[1])
@@ -80,6 +77,21 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester) (int64, error) {
 		err = nil
 	}
 	return total, err
+}
+
+// fill reads until b is full, the body ends (io.EOF, however many bytes came
+// first) or fails. Unlike io.ReadFull it keeps a body's own
+// io.ErrUnexpectedEOF (a cut-off upload) apart from a clean short end.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // chunk is a pooled buffer shared by the lanes that still need it.

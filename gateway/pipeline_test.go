@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
@@ -48,4 +49,13 @@ func TestCopyHashedPassesErrorsOn(t *testing.T) {
 	d := newDigester("")
 	_, err := copyHashed(&bytes.Buffer{}, iotest.TimeoutReader(bytes.NewReader(make([]byte, 3<<20))), d)
 	assert.ErrorIs(t, err, iotest.ErrTimeout)
+}
+
+func TestCopyHashedKeepsUnexpectedEOF(t *testing.T) {
+	for _, n := range []int{10, 2 << 20} {
+		d := newDigester("")
+		r := io.MultiReader(bytes.NewReader(make([]byte, n)), iotest.ErrReader(io.ErrUnexpectedEOF))
+		_, err := copyHashed(&bytes.Buffer{}, r, d)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a cut-off body of %d bytes must fail", n)
+	}
 }

@@ -55,6 +55,7 @@ type bucketRec struct {
 	ID      int64     `json:"id"`
 	Name    string    `json:"n"`
 	Created time.Time `json:"c"`
+	Owner   int64     `json:"o,omitempty"` // user ID; 0 = the admin
 }
 
 type pkgRec struct {

@@ -47,6 +47,9 @@ type Config struct {
 	DefaultSpace UserSpace
 	// SyncWorkers bounds how many sync tasks run at once (0 = 4).
 	SyncWorkers int
+	// ServerKey (32 bytes) seals users' access-key secrets in the catalog;
+	// without it, users cannot have keys.
+	ServerKey []byte
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -61,6 +64,8 @@ type Service struct {
 	storages map[int64]Storage
 	sync     *syncer
 	ready    readiness
+	ring     *keyring
+	keys     keyCache
 	// stripes serialise, per blob name, placing a blob with adding its
 	// reference, against finding a count at zero and removing the blob.
 	stripes [256]sync.Mutex
@@ -85,6 +90,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.nowFn == nil {
 		s.nowFn = time.Now
+	}
+	if cfg.ServerKey != nil {
+		ring, err := newKeyring(cfg.ServerKey)
+		if err != nil {
+			return nil, err
+		}
+		s.ring = ring
 	}
 	def := cfg.DefaultSpace
 	if def.Name == "" {
@@ -342,7 +354,7 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 	if err == nil {
 		err = s.cat.Batch(ctx, func(tx catalog.Tx) error {
 			r = refs{}
-			return fn(tx, &r)
+			return fn(withCaller(ctx, tx), &r)
 		})
 	}
 	unlock()
@@ -364,7 +376,7 @@ func (s *Service) update(ctx context.Context, fn func(tx catalog.Tx, r *refs) er
 	var r refs
 	err := s.cat.Batch(ctx, func(tx catalog.Tx) error {
 		r = refs{}
-		return fn(tx, &r)
+		return fn(withCaller(ctx, tx), &r)
 	})
 	if err != nil {
 		return err
@@ -374,7 +386,7 @@ func (s *Service) update(ctx context.Context, fn func(tx catalog.Tx, r *refs) er
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx catalog.Tx) error) error {
-	return s.cat.View(ctx, fn)
+	return s.cat.View(ctx, func(tx catalog.Tx) error { return fn(withCaller(ctx, tx)) })
 }
 
 // relocate moves a staged body to another user space: it is placed where it

@@ -23,6 +23,7 @@ Usage:
   jcsgw download [flags] OBJECT_ID          write an object's bytes to stdout
   jcsgw fsck [--repair] [--rehash] [flags]  check the catalog against the stores (server stopped)
   jcsgw gc [--age 24h] [flags]              abort old uploads, remove orphans (server stopped)
+  jcsgw user add|list|remove|key add|key remove ...   users and access keys (server stopped)
 
 Run "jcsgw COMMAND -h" for a command's flags.
 `
@@ -48,6 +49,8 @@ func main() {
 		err = fsck(ctx, args, os.Stdout)
 	case "gc":
 		err = gc(ctx, args, os.Stdout)
+	case "user":
+		err = user(ctx, args, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
