@@ -35,10 +35,30 @@ e2e-awscli:
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 	$(GO) test -count=1 -timeout 20m -v -run 'TestAWSCLI' ./test/e2e
 
-# Fuzz targets, each for a bounded time.
+# Every fuzz target (func FuzzX(f *testing.F) in any _test.go), one after
+# another for $(FUZZTIME) each: go test takes one -fuzz target per package
+# per run. Fails at the end if any target failed; new failing inputs land in
+# the package's testdata/fuzz/.
 FUZZTIME ?= 10s
 fuzz:
-	$(GO) test ./gateway -run '^$$' -fuzz '^FuzzKeyMapping$$' -fuzztime $(FUZZTIME)
+	@fail=0; \
+	for file in $$(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . | sort); do \
+		dir=$$(dirname $$file); \
+		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(f \*testing\.F\).*/\1/p' $$file); do \
+			echo "==> $$dir $$target ($(FUZZTIME))"; \
+			$(GO) test $$dir -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || { fail=1; echo "FAILED: $$dir $$target"; }; \
+		done; \
+	done; \
+	exit $$fail
+
+# Against the machine's limits and gofakes3; ~8-10 min on 2 idle cores;
+# prints a table and writes bench-results.json (BENCHFLAGS: -quick, -only RE).
+bench:
+	$(GO) run ./test/bench -quiet-wait 5m $(BENCHFLAGS)
+
+# Adds the first-page latency at 1,000,000 keys (~20 min).
+bench-large:
+	$(GO) run ./test/bench -quiet-wait 5m -large $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package jcsgw
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -85,6 +86,14 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the sendfile path of the writer underneath.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return io.Copy(w.ResponseWriter, r)
 }
 
 func (w *statusWriter) Flush() {

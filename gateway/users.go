@@ -198,6 +198,15 @@ func (s *Service) CallerOf(access string) Caller {
 	return Caller{UserID: AdminUserID}
 }
 
+// requireAdmin refuses user management to callers other than the admin;
+// tools on the data dir (no caller) may always.
+func requireAdmin(ctx context.Context) error {
+	if c, ok := callerOf(ctx); ok && c.UserID != AdminUserID {
+		return errorf(CodeAccessDenied, "only the admin may manage users and keys")
+	}
+	return nil
+}
+
 func validUserName(name string) error {
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " /\\\x00") || name == "admin" {
 		return errorf(CodeBadArgument, "user name %q is not valid: 1-64 characters, no spaces or slashes, not \"admin\"", name)
@@ -208,6 +217,9 @@ func validUserName(name string) error {
 // AddUser creates a user with one access key and returns the secret; it is
 // shown this once.
 func (s *Service) AddUser(ctx context.Context, name string) (User, string, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return User{}, "", err
+	}
 	if err := validUserName(name); err != nil {
 		return User{}, "", err
 	}
@@ -240,6 +252,9 @@ func (s *Service) AddUser(ctx context.Context, name string) (User, string, error
 
 // AddKey gives a user a new access key and returns it with its secret.
 func (s *Service) AddKey(ctx context.Context, user string) (access, secret string, err error) {
+	if err := requireAdmin(ctx); err != nil {
+		return "", "", err
+	}
 	if s.ring == nil {
 		return "", "", errorf(CodeOperationFailed, "no server key is configured: users cannot have keys")
 	}
@@ -259,6 +274,9 @@ func (s *Service) AddKey(ctx context.Context, user string) (access, secret strin
 
 // RemoveKey deletes an access key; requests signed with it fail from now.
 func (s *Service) RemoveKey(ctx context.Context, access string) error {
+	if err := requireAdmin(ctx); err != nil {
+		return err
+	}
 	err := s.update(ctx, func(tx catalog.Tx, _ *refs) error {
 		if tx.Get(tKey, []byte(access)) == nil {
 			return errorf(CodeBadArgument, "access key %q does not exist", access)
@@ -274,6 +292,9 @@ func (s *Service) RemoveKey(ctx context.Context, access string) error {
 // RemoveUser deletes a user and its keys; a user who still owns buckets is
 // refused, so that no bucket is left without an owner.
 func (s *Service) RemoveUser(ctx context.Context, name string) error {
+	if err := requireAdmin(ctx); err != nil {
+		return err
+	}
 	var removed []string
 	err := s.update(ctx, func(tx catalog.Tx, _ *refs) error {
 		v := tx.Get(tUserName, []byte(name))
@@ -318,6 +339,9 @@ func (s *Service) RemoveUser(ctx context.Context, name string) error {
 
 // ListUsers returns every user with its access key IDs (never secrets).
 func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
 	out := []User{}
 	err := s.view(ctx, func(tx catalog.Tx) error {
 		byID := map[int64]int{}

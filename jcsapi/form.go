@@ -3,6 +3,7 @@ package jcsapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -48,24 +49,26 @@ func formError(err error) error {
 
 // partNames returns a part's form name and, for file parts, its raw
 // filename. The filename is taken from Content-Disposition as sent:
-// multipart.Part.FileName would cut it to its last path element.
+// multipart.Part.FileName would cut it to its last path element. A part
+// whose disposition is not form-data is no form field: it has no name.
 func partNames(p *multipart.Part) (name, filename string, hasFilename bool) {
-	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-	if err != nil {
-		return p.FormName(), "", false
+	disp, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil || disp != "form-data" {
+		return "", "", false
 	}
 	filename, hasFilename = params["filename"]
 	return params["name"], filename, hasFilename
 }
 
-// readInfo decodes an info part into v.
-func readInfo(p *multipart.Part, v any) error {
-	b, err := io.ReadAll(io.LimitReader(p, maxJSONBody+1))
+// readInfo decodes an info part, at most the JSON body limit, into v.
+func (a *api) readInfo(p *multipart.Part, v any) error {
+	limit := a.lim.MaxJSONBody
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
 	if err != nil {
 		return formError(err)
 	}
-	if len(b) > maxJSONBody {
-		return badArg("info: the part is larger than %d bytes", maxJSONBody)
+	if int64(len(b)) > limit {
+		return errJSONTooLarge("info: the part", limit)
 	}
 	if err := decodeJSON(b, v); err != nil {
 		var ae *apiError
@@ -77,10 +80,11 @@ func readInfo(p *multipart.Part, v any) error {
 	return nil
 }
 
-// finishForm reads what follows the form's closing boundary, so that a
-// body verifier sees the end of the body before anything is committed.
-func finishForm(r *http.Request) error {
-	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxJSONBody)); err != nil {
+// finishForm reads what follows the form's closing boundary (at most the
+// JSON body limit of it), so that a body verifier sees the end of the body
+// before anything is committed.
+func (a *api) finishForm(r *http.Request) error {
+	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, a.lim.MaxJSONBody)); err != nil {
 		return formError(err)
 	}
 	return nil
@@ -127,7 +131,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 				PackageID *int64 `json:"packageID"`
 				Affinity  *int64 `json:"affinity"`
 			}
-			if err := readInfo(p, &info); err != nil {
+			if err := a.readInfo(p, &info); err != nil {
 				return nil, err
 			}
 			pid, err := needID("info: packageID", info.PackageID)
@@ -142,7 +146,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 			}
 			haveInfo = true
 			for _, f := range files {
-				if err := checkPath(pkg.Name, f.Path); err != nil {
+				if err := a.checkPath(pkg.Name, f.Path); err != nil {
 					return nil, err
 				}
 			}
@@ -155,7 +159,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 				return nil, badArg("files: the filename %q is not a valid URL escape: %v", filename, err)
 			}
 			if haveInfo {
-				if err := checkPath(pkg.Name, path); err != nil {
+				if err := a.checkPath(pkg.Name, path); err != nil {
 					return nil, err
 				}
 			}
@@ -163,7 +167,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 				return nil, badArg("files: the path %q appears more than once in the form", path)
 			}
 			seen[path] = true
-			st, err := a.svc.Stage(ctx, space, p)
+			st, err := a.svc.Stage(ctx, space, gateway.LimitBody(p, fmt.Sprintf("files: the file %q", path), a.lim.PutLimit()))
 			if err != nil {
 				return nil, stageError(err)
 			}
@@ -176,7 +180,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 	if !haveInfo {
 		return nil, badArg("info: the form has no info part")
 	}
-	if err := finishForm(r); err != nil {
+	if err := a.finishForm(r); err != nil {
 		return nil, err
 	}
 	objs, err := a.svc.CommitUploadsTo(ctx, pkg.ID, space, files)
@@ -186,11 +190,15 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 	return map[string]any{"uploadeds": toObjects(objs)}, nil
 }
 
-// checkPath refuses a file path the gateway would refuse, before its bytes
-// are read; the message names the files part.
-func checkPath(pkg, path string) error {
+// checkPath refuses a file path the gateway would refuse, or one longer
+// than the key length limit allows, before its bytes are read; the message
+// names the files part.
+func (a *api) checkPath(pkg, path string) error {
 	if err := gateway.ValidatePath(pkg, path); err != nil {
 		return badArg("files: %s", gateway.MessageOf(err))
+	}
+	if err := a.checkKeyLength("files: path", pkg, path); err != nil {
+		return err
 	}
 	return nil
 }
@@ -216,6 +224,7 @@ func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
 	var (
 		haveInfo bool
 		objID    int64
+		objSize  int64 // the parts the object holds so far
 		index    int
 		space    int64
 		staged   *gateway.Staged
@@ -243,7 +252,7 @@ func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
 				ObjectID *int64 `json:"objectID"`
 				Index    *int64 `json:"index"`
 			}
-			if err := readInfo(p, &info); err != nil {
+			if err := a.readInfo(p, &info); err != nil {
 				return nil, err
 			}
 			if objID, err = needID("info: objectID", info.ObjectID); err != nil {
@@ -259,13 +268,13 @@ func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			space = o.SpaceID
+			space, objSize = o.SpaceID, o.Size
 			haveInfo = true
 		case "file":
 			if staged != nil {
 				return nil, badArg("file: the form has more than one file part")
 			}
-			if staged, err = a.svc.Stage(ctx, space, p); err != nil {
+			if staged, err = a.svc.Stage(ctx, space, gateway.LimitBody(p, "file: the part", a.lim.PartLimit())); err != nil {
 				return nil, stageError(err)
 			}
 		default:
@@ -279,7 +288,10 @@ func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
 	if staged == nil {
 		return nil, badArg("file: the form has no file part")
 	}
-	if err := finishForm(r); err != nil {
+	if err := a.checkObjectRoom(objSize, staged.Size()); err != nil {
+		return nil, err
+	}
+	if err := a.finishForm(r); err != nil {
 		return nil, err
 	}
 	// The gateway consumes the staged body whatever the outcome.

@@ -250,7 +250,7 @@ func (a *api) listByPathQuery(ctx context.Context, q query) (any, error) {
 		Path:              q.str("path"),
 		IsPrefix:          isPrefix,
 		NoRecursive:       noRecursive,
-		MaxKeys:           int(min(maxKeys, 1<<30)),
+		MaxKeys:           capKeys(maxKeys, a.lim.MaxListKeys),
 		ContinuationToken: q.str("continuationToken"),
 	})
 	if err != nil {
@@ -266,6 +266,15 @@ func (a *api) listByPathQuery(ctx context.Context, q query) (any, error) {
 		CommonPrefixes        []string     `json:"commonPrefixes"`
 		Objects               []objectJSON `json:"objects"`
 	}{res.NextContinuationToken, res.IsTruncated, prefixes, toObjects(res.Objects)}, nil
+}
+
+// capKeys is a listByPath page size: absent or 0 = the largest page, and
+// never more than limit.
+func capKeys(n int64, limit int) int {
+	if n <= 0 || n > int64(limit) {
+		return limit
+	}
+	return int(n)
 }
 
 func (a *api) getPackageObjects(ctx context.Context, c *call) (any, error) {
@@ -307,6 +316,9 @@ func (a *api) move(ctx context.Context, c *call) (any, error) {
 		}
 		path, err := needString(f("path"), m.Path)
 		if err != nil {
+			return nil, err
+		}
+		if err := a.checkPackagePath(ctx, f("path"), pid, path); err != nil {
 			return nil, err
 		}
 		moves = append(moves, gateway.Moving{ObjectID: oid, PackageID: pid, Path: path})
@@ -368,6 +380,9 @@ func (a *api) clone(ctx context.Context, c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := a.checkPackagePath(ctx, f("newPath"), pid, path); err != nil {
+			return nil, err
+		}
 		clones = append(clones, gateway.Cloning{ObjectID: oid, NewPackageID: pid, NewPath: path})
 	}
 	res, err := a.svc.Clone(ctx, clones)
@@ -405,6 +420,9 @@ func (a *api) newMultipartUpload(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkPackagePath(ctx, "path", pid, path); err != nil {
+		return nil, err
+	}
 	o, err := a.svc.NewMultipartObject(ctx, pid, path, space)
 	if err != nil {
 		return nil, err
@@ -426,6 +444,9 @@ func (a *api) completeMultipartUpload(ctx context.Context, c *call) (any, error)
 	}
 	if req.Indexes == nil {
 		return nil, badArg("indexes is required")
+	}
+	if err := a.checkIndexCount("indexes", len(*req.Indexes)); err != nil {
+		return nil, err
 	}
 	idx := make([]int, 0, len(*req.Indexes))
 	for i, n := range *req.Indexes {
@@ -457,7 +478,16 @@ func (a *api) presignedUpload(ctx context.Context, r *http.Request, q query) (an
 	if err != nil {
 		return nil, err
 	}
-	o, err := a.svc.PutObject(ctx, pid, path, gateway.PutInput{Body: r.Body, Size: r.ContentLength, SpaceID: space})
+	limit := a.lim.PutLimit()
+	if err := gateway.CheckSize("the object", r.ContentLength, limit); err != nil {
+		return nil, err
+	}
+	if err := a.checkPackagePath(ctx, "path", pid, path); err != nil {
+		return nil, err
+	}
+	o, err := a.svc.PutObject(ctx, pid, path, gateway.PutInput{
+		Body: gateway.LimitBody(r.Body, "the object", limit), Size: r.ContentLength, SpaceID: space,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -479,6 +509,9 @@ func (a *api) presignedNewMultipartUpload(ctx context.Context, r *http.Request, 
 	}
 	space, err := q.space("affinity")
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkPackagePath(ctx, "path", pid, path); err != nil {
 		return nil, err
 	}
 	o, err := a.svc.NewMultipartObject(ctx, pid, path, space)
@@ -504,7 +537,20 @@ func (a *api) presignedUploadPart(ctx context.Context, r *http.Request, q query)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.svc.UploadObjectPart(ctx, oid, index, r.Body, r.ContentLength); err != nil {
+	limit := a.lim.PartLimit()
+	if err := gateway.CheckSize("the part", r.ContentLength, limit); err != nil {
+		return nil, err
+	}
+	o, err := a.svc.Object(ctx, oid)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkObjectRoom(o.Size, max(r.ContentLength, 0)); err != nil {
+		return nil, err
+	}
+	// A body of unknown length may fill what the object has room for.
+	limit = min(limit, a.lim.MaxObjectSize-o.Size)
+	if err := a.svc.UploadObjectPart(ctx, oid, index, gateway.LimitBody(r.Body, "the part", limit), r.ContentLength); err != nil {
 		return nil, err
 	}
 	return noData{}, nil
@@ -517,6 +563,9 @@ func (a *api) presignedCompleteMultipartUpload(ctx context.Context, r *http.Requ
 	}
 	idx, err := q.indexes("indexes")
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkIndexCount("indexes", len(idx)); err != nil {
 		return nil, err
 	}
 	o, err := a.svc.CompleteMultipartObject(ctx, oid, idx)

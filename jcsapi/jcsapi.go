@@ -54,14 +54,28 @@ type api struct {
 	svc *gateway.Service
 	v   *auth.Verifier
 	log *slog.Logger
+	lim gateway.Limits
 }
 
-// New returns the /v1 handler.
+// Options configure the /v1 front.
+type Options struct {
+	// Limits are the sizes and counts the front enforces (JSON bodies,
+	// uploads, parts, paths, listing pages); zero fields are the defaults
+	// (gateway.DefaultLimits).
+	Limits gateway.Limits
+}
+
+// New returns the /v1 handler with the default options.
 func New(svc *gateway.Service, v *auth.Verifier, log *slog.Logger) http.Handler {
+	return NewWithOptions(svc, v, log, Options{})
+}
+
+// NewWithOptions returns the /v1 handler.
+func NewWithOptions(svc *gateway.Service, v *auth.Verifier, log *slog.Logger, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{svc: svc, v: v, log: log}
+	a := &api{svc: svc, v: v, log: log, lim: opts.Limits.WithDefaults()}
 	r := mux.NewRouter()
 	r.SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -75,6 +89,11 @@ func New(svc *gateway.Service, v *auth.Verifier, log *slog.Logger) http.Handler 
 	get := []string{http.MethodGet, http.MethodPost}
 	put := []string{http.MethodPost, http.MethodPut}
 
+	r.Handle("/v1/admin/user/create", a.jsonCall(a.adminCreateUser)).Methods(post...)
+	r.Handle("/v1/admin/user/list", a.jsonCall(a.adminListUsers)).Methods(get...)
+	r.Handle("/v1/admin/user/delete", a.jsonCall(a.adminDeleteUser)).Methods(post...)
+	r.Handle("/v1/admin/key/create", a.jsonCall(a.adminCreateKey)).Methods(post...)
+	r.Handle("/v1/admin/key/delete", a.jsonCall(a.adminDeleteKey)).Methods(post...)
 	r.Handle("/v1/bucket/create", a.jsonCall(a.createBucket)).Methods(post...)
 	r.Handle("/v1/bucket/getByName", a.jsonCall(a.getBucketByName)).Methods(get...)
 	r.Handle("/v1/bucket/listAll", a.jsonCall(a.listBuckets)).Methods(get...)
@@ -131,9 +150,9 @@ type call struct {
 // sees it.
 func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, hash, err := readBody(r)
+		body, hash, err := a.readBody(r)
 		if err == nil {
-			err = a.authenticate(r, hash)
+			r, err = a.authenticate(r, hash)
 		}
 		if err != nil {
 			a.writeErr(w, r, err)
@@ -152,7 +171,8 @@ func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.
 // payload hash before the body is touched, then streamed by fn.
 func (a *api) formCall(fn func(ctx context.Context, r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.authenticate(r, ""); err != nil {
+		r, err := a.authenticate(r, "")
+		if err != nil {
 			a.writeErr(w, r, err)
 			return
 		}
@@ -169,7 +189,8 @@ func (a *api) formCall(fn func(ctx context.Context, r *http.Request) (any, error
 // (if any) the raw body, signature in the query.
 func (a *api) presignedCall(fn func(ctx context.Context, r *http.Request, q query) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.authenticate(r, ""); err != nil {
+		r, err := a.authenticate(r, "")
+		if err != nil {
 			a.writeErr(w, r, err)
 			return
 		}
@@ -188,11 +209,11 @@ func (a *api) downloadCall(fn func(w http.ResponseWriter, r *http.Request, q que
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if presigned {
-			err = a.authenticate(r, "")
+			r, err = a.authenticate(r, "")
 		} else {
 			var hash string
-			if _, hash, err = readBody(r); err == nil {
-				err = a.authenticate(r, hash)
+			if _, hash, err = a.readBody(r); err == nil {
+				r, err = a.authenticate(r, hash)
 			}
 		}
 		if err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,40 +14,53 @@ import (
 	"strconv"
 	"strings"
 
+	"jcsgw/gateway"
 	"jcsgw/gateway/auth"
 	"jcsgw/gateway/telemetry"
 )
 
-// maxJSONBody bounds a JSON request body (and a form's info part).
-const maxJSONBody = 1 << 20
-
 // readBody reads a small request body whole (JSON endpoints, and the empty
 // body of query endpoints) so that its hash can be checked against the
-// signature before anything in it is looked at.
-func readBody(r *http.Request) ([]byte, string, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+// signature before anything in it is looked at. A body over the JSON body
+// limit is refused, before it is read when its Content-Length says so.
+func (a *api) readBody(r *http.Request) ([]byte, string, error) {
+	limit := a.lim.MaxJSONBody
+	if r.ContentLength > limit {
+		return nil, "", errJSONTooLarge("the request body", limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, "", badArg("the request body could not be read: %v", err)
 	}
-	if len(body) > maxJSONBody {
-		return nil, "", badArg("the request body is larger than %d bytes", maxJSONBody)
+	if int64(len(body)) > limit {
+		return nil, "", errJSONTooLarge("the request body", limit)
 	}
 	sum := sha256.Sum256(body)
 	return body, hex.EncodeToString(sum[:]), nil
+}
+
+// errJSONTooLarge names the limit a JSON body (or info part) ran into. Like
+// every body over a limit, it answers 400 BadArgument (jcsCodes) and ends
+// the connection (writeErr).
+func errJSONTooLarge(what string, limit int64) error {
+	return &gateway.Error{Code: gateway.CodeEntityTooLarge,
+		Message: fmt.Sprintf("%s is larger than the JSON body limit of %d bytes (max-json-body)", what, limit)}
 }
 
 // authenticate verifies the request's signature. payloadHash is the hex
 // SHA-256 of a buffered body, or "" for the endpoints whose body streams
 // (multipart forms and presigned uploads), which JCS clients sign with an
 // empty payload hash.
-func (a *api) authenticate(r *http.Request, payloadHash string) error {
+// It returns the request with the caller (the key's user) in its context:
+// the gateway refuses that user other users' buckets.
+func (a *api) authenticate(r *http.Request, payloadHash string) (*http.Request, error) {
 	if payloadHash != "" {
 		// The verifier signs with the header's value when there is one: it
 		// must then be the hash of the body actually received (so a JSON
 		// body sent as UNSIGNED-PAYLOAD is refused too: JSON bodies are
 		// always covered by the signature).
 		if h := auth.PayloadHashHeader(r); h != "" && !strings.EqualFold(h, payloadHash) {
-			return unauthorized("the X-Amz-Content-Sha256 header does not match the request body")
+			return r, unauthorized("the X-Amz-Content-Sha256 header does not match the request body")
 		}
 	}
 	id, err := a.v.VerifyJCS(r, payloadHash)
@@ -57,9 +71,9 @@ func (a *api) authenticate(r *http.Request, payloadHash string) error {
 		if errors.As(err, &au) && au.Message != "" {
 			msg = au.Message
 		}
-		return unauthorized(msg)
+		return r, unauthorized(msg)
 	}
-	return nil
+	return r.WithContext(gateway.WithCaller(r.Context(), a.svc.CallerOf(id.AccessKey))), nil
 }
 
 // decodeJSON decodes a JSON object body into v (a pointer to a struct whose

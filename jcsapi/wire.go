@@ -53,6 +53,8 @@ var jcsCodes = map[gateway.Code]string{
 	gateway.CodePackageExists: codeDataExists,
 	gateway.CodeObjectExists:  codeDataExists,
 
+	gateway.CodeAccessDenied: codeUnauthorized,
+
 	gateway.CodeBucketNotEmpty:     codeOperationFailed,
 	gateway.CodePreconditionFailed: codeOperationFailed,
 	gateway.CodeNotModified:        codeOperationFailed,
@@ -165,6 +167,12 @@ func classify(err error) (status int, code, msg string) {
 // writeErr answers err as JSON, logging what clients are not told.
 func (a *api) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := classify(err)
+	if gateway.CodeOf(err) == gateway.CodeEntityTooLarge {
+		// The rest of the body is not read: the connection cannot carry
+		// another request. Saying so also keeps net/http from reading
+		// (and a client that sent Expect: 100-continue from sending) it.
+		w.Header().Set("Connection", "close")
+	}
 	if gateway.CodeOf(err) == gateway.CodeInternal && code == codeOperationFailed {
 		var ae *apiError
 		if !errors.As(err, &ae) {

@@ -147,7 +147,8 @@ func (rq *req) parseListQuery() (listQuery, error) {
 		return lq, errInvalidArgument("Invalid Encoding Method specified in Request")
 	}
 	var err error
-	lq.maxKeys, err = parseMaxInt(rq.q, "max-keys", gateway.DefaultMaxKeys, gateway.MaxMaxKeys)
+	lim := rq.api.opts.Limits.MaxListKeys
+	lq.maxKeys, err = parseMaxInt(rq.q, "max-keys", min(gateway.DefaultMaxKeys, lim), lim)
 	return lq, err
 }
 

@@ -89,6 +89,7 @@ var codes = map[gateway.Code]wire{
 	gateway.CodeInvalidRequest:     {"InvalidRequest", http.StatusBadRequest},
 	gateway.CodeNotImplemented:     {"NotImplemented", http.StatusNotImplemented},
 	gateway.CodeOperationFailed:    {"InternalError", http.StatusInternalServerError},
+	gateway.CodeAccessDenied:       {"AccessDenied", http.StatusForbidden},
 	gateway.CodeInternal:           {"InternalError", http.StatusInternalServerError},
 }
 

@@ -17,15 +17,12 @@ import (
 // defaultContentType is what S3 reports for objects stored without one.
 const defaultContentType = "binary/octet-stream"
 
-// maxUserMeta bounds the x-amz-meta-* names and values of one object, as S3
-// does.
-const maxUserMeta = 2 << 10
-
 const metaPrefix = "x-amz-meta-"
 
 // parseMeta reads the HTTP-level description of an object from a write
-// request: content headers and x-amz-meta-*.
-func parseMeta(h http.Header) (gateway.Meta, error) {
+// request: content headers and x-amz-meta-*, whose names and values
+// together may hold at most lim.MaxUserMetadata bytes, as in S3.
+func parseMeta(h http.Header, lim *gateway.Limits) (gateway.Meta, error) {
 	m := gateway.Meta{
 		ContentType:        h.Get("Content-Type"),
 		ContentEncoding:    stripAWSChunked(h.Values("Content-Encoding")),
@@ -48,9 +45,9 @@ func parseMeta(h http.Header) (gateway.Meta, error) {
 		m.User[name] = v
 		size += len(name) + len(v)
 	}
-	if size > maxUserMeta {
+	if size > lim.MaxUserMetadata {
 		return m, s3Error("MetadataTooLarge", http.StatusBadRequest,
-			"Your metadata headers exceed the maximum allowed metadata size (%d bytes).", maxUserMeta)
+			"Your metadata headers exceed the maximum allowed metadata size (%d bytes).", lim.MaxUserMetadata)
 	}
 	return m, nil
 }
@@ -144,7 +141,7 @@ func parseRange(spec string, size int64) (*byteRange, error) {
 	}
 	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 	if first == "" { // suffix: the last n bytes
-		n, err := strconv.ParseInt(last, 10, 64)
+		n, err := parseDigits(last)
 		if err != nil || n < 0 {
 			return nil, nil
 		}
@@ -154,13 +151,13 @@ func parseRange(spec string, size int64) (*byteRange, error) {
 		n = min(n, size)
 		return &byteRange{size - n, n}, nil
 	}
-	a, err := strconv.ParseInt(first, 10, 64)
+	a, err := parseDigits(first)
 	if err != nil || a < 0 {
 		return nil, nil
 	}
 	end := size - 1
 	if last != "" {
-		b, err := strconv.ParseInt(last, 10, 64)
+		b, err := parseDigits(last)
 		if err != nil || b < a {
 			return nil, nil
 		}
@@ -170,6 +167,17 @@ func parseRange(spec string, size int64) (*byteRange, error) {
 		return nil, errInvalidRange(size)
 	}
 	return &byteRange{a, end - a + 1}, nil
+}
+
+// parseDigits reads a byte position: decimal digits only, no sign (which
+// strconv.ParseInt would take), as HTTP ranges are written.
+func parseDigits(s string) (int64, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, strconv.ErrSyntax
+		}
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 func errInvalidRange(size int64) *apiError {
@@ -190,8 +198,8 @@ func parseCopyRange(spec string, size int64) (off, n int64, err error) {
 	if !ok {
 		return 0, 0, bad
 	}
-	a, err1 := strconv.ParseInt(first, 10, 64)
-	b, err2 := strconv.ParseInt(last, 10, 64)
+	a, err1 := parseDigits(first)
+	b, err2 := parseDigits(last)
 	if err1 != nil || err2 != nil || a < 0 || b < a {
 		return 0, 0, bad
 	}
@@ -224,19 +232,12 @@ func parseConditions(h http.Header, prefix string) gateway.Conditions {
 	}
 }
 
-// Tag limits of S3 object tagging.
-const (
-	maxTags        = 10
-	maxTagKeyLen   = 128
-	maxTagValueLen = 256
-)
-
 func errInvalidTag(format string, args ...any) *apiError {
 	return s3Error("InvalidTag", http.StatusBadRequest, format, args...)
 }
 
 // parseTagHeader reads the x-amz-tagging header: a URL query string.
-func parseTagHeader(s string) (map[string]string, error) {
+func parseTagHeader(s string, lim *gateway.Limits) (map[string]string, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -251,11 +252,11 @@ func parseTagHeader(s string) (map[string]string, error) {
 		}
 		tags[k] = vs[0]
 	}
-	return tags, validateTags(tags)
+	return tags, validateTags(tags, lim)
 }
 
 // tagsFromXML converts and checks a Tagging body's tag set.
-func tagsFromXML(set []tag) (map[string]string, error) {
+func tagsFromXML(set []tag, lim *gateway.Limits) (map[string]string, error) {
 	tags := make(map[string]string, len(set))
 	for _, t := range set {
 		if _, dup := tags[t.Key]; dup {
@@ -263,18 +264,20 @@ func tagsFromXML(set []tag) (map[string]string, error) {
 		}
 		tags[t.Key] = t.Value
 	}
-	return tags, validateTags(tags)
+	return tags, validateTags(tags, lim)
 }
 
-func validateTags(tags map[string]string) error {
-	if len(tags) > maxTags {
-		return errInvalidTag("Object tags cannot be greater than %d", maxTags)
+// validateTags applies the S3 tag limits: lim.MaxTags tags, keys of 1 to
+// lim.MaxTagKeyLength characters, values of at most lim.MaxTagValueLength.
+func validateTags(tags map[string]string, lim *gateway.Limits) error {
+	if len(tags) > lim.MaxTags {
+		return errInvalidTag("Object tags cannot be greater than %d", lim.MaxTags)
 	}
 	for k, v := range tags {
 		switch {
-		case k == "" || utf8.RuneCountInString(k) > maxTagKeyLen || !utf8.ValidString(k):
+		case k == "" || utf8.RuneCountInString(k) > lim.MaxTagKeyLength || !utf8.ValidString(k):
 			return errInvalidTag("The TagKey you have provided is invalid")
-		case utf8.RuneCountInString(v) > maxTagValueLen || !utf8.ValidString(v):
+		case utf8.RuneCountInString(v) > lim.MaxTagValueLength || !utf8.ValidString(v):
 			return errInvalidTag("The TagValue you have provided is invalid")
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return errInvalidTag("Your TagKey cannot be prefixed with aws:")

@@ -27,6 +27,8 @@ func code(err error) string {
 	return ""
 }
 
+var defLimits = gateway.DefaultLimits()
+
 func TestS3ParseRange(t *testing.T) {
 	for _, c := range []struct {
 		spec    string
@@ -55,6 +57,8 @@ func TestS3ParseRange(t *testing.T) {
 		{"bytes=0-1,3-4", 10, nil, ""},
 		{"items=0-1", 10, nil, ""},
 		{"bytes=-1-2", 10, nil, ""},
+		{"bytes=+3-5", 10, nil, ""},
+		{"bytes=3-+5", 10, nil, ""},
 	} {
 		got, err := parseRange(c.spec, c.size)
 		if code(err) != c.errCode || !reflect.DeepEqual(got, c.want) {
@@ -122,23 +126,23 @@ func TestS3URLEncode(t *testing.T) {
 }
 
 func TestS3ParseTags(t *testing.T) {
-	tags, err := parseTagHeader("a=1&b=two%20words&c=")
+	tags, err := parseTagHeader("a=1&b=two%20words&c=", &defLimits)
 	if err != nil || !reflect.DeepEqual(tags, map[string]string{"a": "1", "b": "two words", "c": ""}) {
 		t.Fatalf("got %v %v", tags, err)
 	}
-	if tags, err := parseTagHeader(""); tags != nil || err != nil {
+	if tags, err := parseTagHeader("", &defLimits); tags != nil || err != nil {
 		t.Errorf("empty header: %v %v", tags, err)
 	}
 	for _, bad := range []string{"a=1&a=2", "aws:x=1", "=v", "k=" + strings.Repeat("v", 257), strings.Repeat("k", 129) + "=v",
 		"a=1&b=1&c=1&d=1&e=1&f=1&g=1&h=1&i=1&j=1&k=1"} {
-		if _, err := parseTagHeader(bad); code(err) != "InvalidTag" {
+		if _, err := parseTagHeader(bad, &defLimits); code(err) != "InvalidTag" {
 			t.Errorf("parseTagHeader(%q): %v", bad, err)
 		}
 	}
-	if _, err := parseTagHeader("a=%zz"); code(err) != "InvalidArgument" {
+	if _, err := parseTagHeader("a=%zz", &defLimits); code(err) != "InvalidArgument" {
 		t.Errorf("bad encoding: %v", err)
 	}
-	if _, err := tagsFromXML([]tag{{"k", "v"}, {"k", "w"}}); code(err) != "InvalidTag" {
+	if _, err := tagsFromXML([]tag{{"k", "v"}, {"k", "w"}}, &defLimits); code(err) != "InvalidTag" {
 		t.Errorf("duplicate keys: %v", err)
 	}
 }
@@ -151,7 +155,7 @@ func TestS3ParseMeta(t *testing.T) {
 	h.Add("X-Amz-Meta-Multi", "a")
 	h.Add("X-Amz-Meta-Multi", "b")
 	h.Set("X-Amz-Meta-", "ignored")
-	m, err := parseMeta(h)
+	m, err := parseMeta(h, &defLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +165,11 @@ func TestS3ParseMeta(t *testing.T) {
 	}
 	h = http.Header{}
 	h.Set("Content-Encoding", "aws-chunked")
-	if m, _ := parseMeta(h); m.ContentEncoding != "" {
+	if m, _ := parseMeta(h, &defLimits); m.ContentEncoding != "" {
 		t.Errorf("aws-chunked kept: %q", m.ContentEncoding)
 	}
 	h.Set("X-Amz-Meta-Big", strings.Repeat("x", 2100))
-	if _, err := parseMeta(h); code(err) != "MetadataTooLarge" {
+	if _, err := parseMeta(h, &defLimits); code(err) != "MetadataTooLarge" {
 		t.Errorf("big metadata: %v", err)
 	}
 }

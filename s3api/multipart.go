@@ -14,11 +14,12 @@ func (rq *req) createUpload() error {
 	if err := checkUnsupportedWriteHeaders(h); err != nil {
 		return err
 	}
-	meta, err := parseMeta(h)
+	lim := &rq.api.opts.Limits
+	meta, err := parseMeta(h, lim)
 	if err != nil {
 		return err
 	}
-	tags, err := parseTagHeader(h.Get("X-Amz-Tagging"))
+	tags, err := parseTagHeader(h.Get("X-Amz-Tagging"), lim)
 	if err != nil {
 		return err
 	}
@@ -43,9 +44,10 @@ func (rq *req) partParams() (string, int, error) {
 	if id == "" {
 		return "", 0, errInvalidArgument("This operation needs the uploadId and partNumber query parameters")
 	}
+	maxParts := rq.api.opts.Limits.MaxParts
 	n, err := strconv.Atoi(rq.q.Get("partNumber"))
-	if err != nil || n < 1 || n > gateway.MaxParts {
-		return "", 0, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", gateway.MaxParts)
+	if err != nil || n < 1 || n > maxParts {
+		return "", 0, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", maxParts)
 	}
 	return id, n, nil
 }
@@ -55,7 +57,7 @@ func (rq *req) uploadPart() error {
 	if err != nil {
 		return err
 	}
-	in, err := rq.putInput(false)
+	in, err := rq.putInput(false, "the part", rq.api.opts.Limits.PartLimit())
 	if err != nil {
 		return err
 	}
@@ -105,6 +107,9 @@ func (rq *req) uploadPartCopy() error {
 			return err
 		}
 	}
+	if err := gateway.CheckSize("the part", size, rq.api.opts.Limits.PartLimit()); err != nil {
+		return err
+	}
 	return rq.slowXML(func() (any, error) {
 		p, err := rq.api.svc.UploadPartCopy(ctx, rq.bucket, rq.key, id, n, src, off, size)
 		if err != nil {
@@ -128,12 +133,18 @@ func (rq *req) completeUpload() error {
 	if len(cm.Parts) == 0 {
 		return errMalformedXML()
 	}
+	if maxParts := rq.api.opts.Limits.MaxParts; len(cm.Parts) > maxParts {
+		return errInvalidArgument("Part number must be an integer between 1 and %d, inclusive: at most %d parts may be listed", maxParts, maxParts)
+	}
 	parts := make([]gateway.CompletePart, 0, len(cm.Parts))
 	for _, p := range cm.Parts {
 		if p.PartNumber == nil {
 			return errMalformedXML()
 		}
 		parts = append(parts, gateway.CompletePart{Number: *p.PartNumber, ETag: p.ETag, Checksum: p.any()})
+	}
+	if err := rq.checkAssembledSize(id, parts); err != nil {
+		return err
 	}
 	h := rq.r.Header
 	ifMatch, ifNoneMatch := h.Get("If-Match"), h.Get("If-None-Match")
@@ -150,6 +161,37 @@ func (rq *req) completeUpload() error {
 		}
 		return res, nil
 	})
+}
+
+// checkAssembledSize refuses a completion whose listed parts add up to more
+// than the largest object allowed, before anything is assembled. It reads
+// the upload's part sizes only when the listed count could exceed it.
+func (rq *req) checkAssembledSize(uploadID string, list []gateway.CompletePart) error {
+	lim := &rq.api.opts.Limits
+	if int64(len(list)) <= lim.MaxObjectSize/max(lim.PartLimit(), 1) {
+		return nil
+	}
+	listed := make(map[int]bool, len(list))
+	for _, p := range list {
+		listed[p.Number] = true
+	}
+	var total int64
+	for marker := 0; ; {
+		res, err := rq.api.svc.ListParts(rq.ctx(), rq.bucket, rq.key, uploadID, marker, 1000)
+		if err != nil {
+			return err
+		}
+		for _, p := range res.Parts {
+			if listed[p.Number] {
+				total += p.Size
+			}
+		}
+		if !res.IsTruncated || res.NextPartNumberMarker <= marker {
+			break
+		}
+		marker = res.NextPartNumberMarker
+	}
+	return gateway.CheckSize("the assembled object", total, lim.MaxObjectSize)
 }
 
 // location is the object's URL as the client addressed the server.
@@ -178,7 +220,7 @@ func (rq *req) listUploads() error {
 	if err != nil {
 		return err
 	}
-	maxUploads, err := parseMaxInt(rq.q, "max-uploads", 1000, 1000)
+	maxUploads, err := parseMaxInt(rq.q, "max-uploads", rq.api.opts.Limits.MaxListKeys, rq.api.opts.Limits.MaxListKeys)
 	if err != nil {
 		return err
 	}
@@ -217,7 +259,7 @@ func (rq *req) listParts() error {
 		}
 		marker = n
 	}
-	maxParts, err := parseMaxInt(rq.q, "max-parts", 1000, 1000)
+	maxParts, err := parseMaxInt(rq.q, "max-parts", rq.api.opts.Limits.MaxListKeys, rq.api.opts.Limits.MaxListKeys)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (rq *req) getObject() error {
 		if rq.r.Header.Get("Range") != "" {
 			return errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
 		}
-		if rng, err = partRange(&o, pn); err != nil {
+		if rng, err = partRange(&o, pn, rq.api.opts.Limits.MaxParts); err != nil {
 			return err
 		}
 	} else if rng, err = parseRange(rq.r.Header.Get("Range"), o.Size); err != nil {
@@ -76,10 +76,10 @@ func (rq *req) getObject() error {
 
 // partRange is the range of part pn of an object. A single-upload object has
 // one part, the whole object.
-func partRange(o *gateway.Object, pn string) (*byteRange, error) {
+func partRange(o *gateway.Object, pn string, maxParts int) (*byteRange, error) {
 	n, err := strconv.Atoi(pn)
-	if err != nil || n < 1 || n > gateway.MaxParts {
-		return nil, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", gateway.MaxParts)
+	if err != nil || n < 1 || n > maxParts {
+		return nil, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", maxParts)
 	}
 	parts := max(o.PartsCount, 1)
 	if n > parts {
@@ -104,11 +104,18 @@ func partRange(o *gateway.Object, pn string) (*byteRange, error) {
 	return &byteRange{off, o.PartSizes[n-1]}, nil
 }
 
-// putInput is what PutObject and UploadPart read from a request.
-func (rq *req) putInput(withMeta bool) (gateway.PutInput, error) {
+// putInput is what PutObject and UploadPart read from a request. what names
+// the body in errors ("the object", "the part") and limit bounds it: a body
+// that announces more (Content-Length, or x-amz-decoded-content-length for
+// aws-chunked bodies) is refused before a byte of it is read, and one of
+// unknown length fails, storing nothing, once it runs past the limit.
+func (rq *req) putInput(withMeta bool, what string, limit int64) (gateway.PutInput, error) {
 	r := rq.r
 	in := gateway.PutInput{
-		Body: r.Body, Size: r.ContentLength, ContentMD5: r.Header.Get("Content-MD5"),
+		Body: gateway.LimitBody(r.Body, what, limit), Size: r.ContentLength, ContentMD5: r.Header.Get("Content-MD5"),
+	}
+	if err := gateway.CheckSize(what, r.ContentLength, limit); err != nil {
+		return in, err
 	}
 	ck, err := parseChecksum(r)
 	if err != nil {
@@ -121,10 +128,11 @@ func (rq *req) putInput(withMeta bool) (gateway.PutInput, error) {
 	if err := checkUnsupportedWriteHeaders(r.Header); err != nil {
 		return in, err
 	}
-	if in.Meta, err = parseMeta(r.Header); err != nil {
+	lim := &rq.api.opts.Limits
+	if in.Meta, err = parseMeta(r.Header, lim); err != nil {
 		return in, err
 	}
-	if in.Tags, err = parseTagHeader(r.Header.Get("X-Amz-Tagging")); err != nil {
+	if in.Tags, err = parseTagHeader(r.Header.Get("X-Amz-Tagging"), lim); err != nil {
 		return in, err
 	}
 	in.IfMatch, in.IfNoneMatch = r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
@@ -132,7 +140,7 @@ func (rq *req) putInput(withMeta bool) (gateway.PutInput, error) {
 }
 
 func (rq *req) putObject() error {
-	in, err := rq.putInput(true)
+	in, err := rq.putInput(true, "the object", rq.api.opts.Limits.PutLimit())
 	if err != nil {
 		return err
 	}
@@ -155,17 +163,17 @@ func (rq *req) deleteObject() error {
 	return nil
 }
 
-// maxDeleteKeys is the most keys one DeleteObjects may name.
-const maxDeleteKeys = 1000
-
 func (rq *req) deleteObjects() error {
 	ctx := rq.ctx()
 	var dr deleteRequest
-	// 1000 keys of up to 1024 bytes, each escaped up to 6 times over.
-	if err := rq.readXML(&dr, 8<<20); err != nil {
+	// Keys of up to MaxKeyLength bytes, each escaped up to 6 times over,
+	// plus room for the elements around them.
+	lim := &rq.api.opts.Limits
+	if err := rq.readXML(&dr, int64(lim.MaxDeleteKeys+1)*int64(6*lim.MaxKeyLength+256)); err != nil {
 		return err
 	}
-	if len(dr.Objects) == 0 || len(dr.Objects) > maxDeleteKeys {
+	if len(dr.Objects) == 0 || len(dr.Objects) > lim.MaxDeleteKeys {
+		// As S3 answers more than its 1,000 keys.
 		return errMalformedXML()
 	}
 	if _, err := rq.api.svc.BucketByName(ctx, rq.bucket); err != nil {
@@ -249,8 +257,9 @@ func (rq *req) copyObject() error {
 	if in.ReplaceMeta, err = directive(h, "X-Amz-Metadata-Directive"); err != nil {
 		return err
 	}
+	lim := &rq.api.opts.Limits
 	if in.ReplaceMeta {
-		if in.Meta, err = parseMeta(h); err != nil {
+		if in.Meta, err = parseMeta(h, lim); err != nil {
 			return err
 		}
 	}
@@ -258,7 +267,7 @@ func (rq *req) copyObject() error {
 		return err
 	}
 	if in.ReplaceTags {
-		if in.Tags, err = parseTagHeader(h.Get("X-Amz-Tagging")); err != nil {
+		if in.Tags, err = parseTagHeader(h.Get("X-Amz-Tagging"), lim); err != nil {
 			return err
 		}
 	}
@@ -290,7 +299,7 @@ func (rq *req) putTagging() error {
 	if err := rq.readXML(&t, maxConfigBody); err != nil {
 		return err
 	}
-	tags, err := tagsFromXML(t.TagSet)
+	tags, err := tagsFromXML(t.TagSet, &rq.api.opts.Limits)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ import (
 type Options struct {
 	// BaseDomain enables virtual-host-style addressing: "bkt.BaseDomain".
 	BaseDomain string
+	// Limits are the sizes and counts the front enforces; zero fields are
+	// the defaults (gateway.DefaultLimits).
+	Limits gateway.Limits
 }
 
 // New returns the S3 front's handler.
@@ -50,7 +53,7 @@ func New(svc *gateway.Service, v *auth.Verifier, opts Options, log *slog.Logger)
 	return &api{
 		svc:    svc,
 		v:      v,
-		opts:   Options{BaseDomain: strings.ToLower(strings.Trim(opts.BaseDomain, "."))},
+		opts:   Options{BaseDomain: strings.ToLower(strings.Trim(opts.BaseDomain, ".")), Limits: opts.Limits.WithDefaults()},
 		log:    log,
 		prefix: strings.ToUpper(hex.EncodeToString(seed[:4])),
 		hostID: base64.StdEncoding.EncodeToString(seed[:]),
@@ -110,11 +113,18 @@ func (rq *req) serve() error {
 	}
 	rq.owner = ownerOf(id.AccessKey)
 	rq.info.User = id.AccessKey
+	// The gateway refuses this caller other users' buckets.
+	rq.r = rq.r.WithContext(gateway.WithCaller(rq.r.Context(), rq.api.svc.CallerOf(id.AccessKey)))
 	op, err := route(rq.r.Method, rq.bucket, rq.key, rq.q, rq.r.Header)
 	if err != nil {
 		return err
 	}
 	rq.info.Operation = opName(op)
+	if rq.key != "" {
+		if err := rq.api.opts.Limits.CheckKeyLength(rq.key); err != nil {
+			return err
+		}
+	}
 	return op(rq)
 }
 
@@ -329,6 +339,12 @@ func (rq *req) fail(err error) {
 	h := rq.w.Header()
 	for k, v := range e.Header {
 		h.Set(k, v)
+	}
+	if e.Code == "EntityTooLarge" {
+		// The rest of the body is not read: the connection cannot carry
+		// another request. Saying so also keeps net/http from reading
+		// (and a client that sent Expect: 100-continue from sending) it.
+		h.Set("Connection", "close")
 	}
 	if e.Status == http.StatusNotModified {
 		rq.w.WriteHeader(e.Status)

@@ -104,3 +104,33 @@ func num(v any) int64 {
 	n, _ := v.(json.Number).Int64()
 	return n
 }
+
+func TestUsersAdminEndpoints(t *testing.T) {
+	s := StartServer(t, nil)
+	admin := newJCS(t, s)
+	u := admin.post("/v1/admin/user/create", map[string]any{"name": "bob"}).ok()["user"].(map[string]any)
+	requireKeys(t, u, "id", "name", "accessKey", "secretKey")
+	bob := admin.withKeys(u["accessKey"].(string), u["secretKey"].(string))
+	bob.post("/v1/bucket/create", map[string]any{"name": "bob-bkt"}).ok()
+
+	users := admin.get("/v1/admin/user/list", nil).ok()["users"].([]any)
+	require.Len(t, users, 1)
+	listed := users[0].(map[string]any)
+	assert.Equal(t, "bob", listed["name"])
+	assert.Equal(t, []any{u["accessKey"]}, listed["keys"])
+	assert.NotContains(t, string(admin.get("/v1/admin/user/list", nil).Body), u["secretKey"].(string), "secrets never listed")
+
+	// Only the admin manages users.
+	bob.post("/v1/admin/user/create", map[string]any{"name": "mallory"}).fail(http.StatusUnauthorized, "Unauthorized")
+	bob.get("/v1/admin/user/list", nil).fail(http.StatusUnauthorized, "Unauthorized")
+
+	k := admin.post("/v1/admin/key/create", map[string]any{"name": "bob"}).ok()
+	bob2 := admin.withKeys(k["accessKey"].(string), k["secretKey"].(string))
+	assert.Len(t, bob2.get("/v1/bucket/listAll", nil).ok()["buckets"], 1, "the second key acts for the same user")
+	admin.post("/v1/admin/key/delete", map[string]any{"accessKey": u["accessKey"]}).okNull()
+	assert.Equal(t, http.StatusUnauthorized, bob.get("/v1/bucket/listAll", nil).Status, "a deleted key stops working")
+	admin.post("/v1/admin/user/delete", map[string]any{"name": "bob"}).fail(http.StatusOK, "OperationFailed", "owns")
+	bob2.post("/v1/bucket/delete", map[string]any{"bucketID": num(bob2.get("/v1/bucket/getByName", url.Values{"name": {"bob-bkt"}}).ok()["bucket"].(map[string]any)["bucketID"])}).okNull()
+	admin.post("/v1/admin/user/delete", map[string]any{"name": "bob"}).okNull()
+	assert.Equal(t, http.StatusUnauthorized, bob2.get("/v1/bucket/listAll", nil).Status)
+}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"jcsgw"
+	"jcsgw/gateway"
 )
 
 // serveFlags are shared by every command that needs to find the server's
@@ -34,6 +37,10 @@ func serve(ctx context.Context, args []string) error {
 	fs.StringVar(&f.logFormat, "log-format", envOr("JCSGW_LOG_FORMAT", "text"), "log format: text or json (env JCSGW_LOG_FORMAT)")
 	gcInterval := fs.Duration("gc-interval", durationEnv("JCSGW_GC_INTERVAL", time.Hour), "how often to collect garbage: old uploads, orphan blobs, stale temp files; 0 = never (env JCSGW_GC_INTERVAL)")
 	gcAge := fs.Duration("gc-age", durationEnv("JCSGW_GC_AGE", 24*time.Hour), "unfinished multipart uploads older than this are aborted by gc (env JCSGW_GC_AGE)")
+	var limits gateway.Limits
+	if err := limitFlags(fs, &limits); err != nil {
+		return err
+	}
 	fs.String("config", os.Getenv("JCSGW_CONFIG"), "JSON file of settings keyed by flag name; flags and JCSGW_* variables override it (env JCSGW_CONFIG)")
 	if err := applyConfigFile(fs, args); err != nil {
 		return err
@@ -44,7 +51,7 @@ func serve(ctx context.Context, args []string) error {
 	log := newLogger(os.Stderr, f.logFormat)
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
-		LocalRoots: splitList(f.localRoots), GCInterval: *gcInterval, GCAge: *gcAge,
+		LocalRoots: splitList(f.localRoots), GCInterval: *gcInterval, GCAge: *gcAge, Limits: limits,
 	})
 	if err != nil {
 		return err
@@ -92,4 +99,89 @@ func durationEnv(name string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// limitFlags registers the flags of the main limits (the others keep their
+// defaults, gateway.DefaultLimits), each with its JCSGW_* variable; l gets
+// the defaults now and the flags' values when fs is parsed.
+func limitFlags(fs *flag.FlagSet, l *gateway.Limits) error {
+	*l = gateway.DefaultLimits()
+	for _, f := range []struct {
+		name  string
+		v     flag.Value
+		usage string
+	}{
+		{"max-object-size", byteSize[int64]{&l.MaxObjectSize}, "largest object, however written (S3 EntityTooLarge, JCS BadArgument)"},
+		{"max-put-size", byteSize[int64]{&l.MaxPutSize}, "largest single-request upload: S3 PutObject, each JCS upload file, JCS presigned upload"},
+		{"max-part-size", byteSize[int64]{&l.MaxPartSize}, "largest multipart part (S3 UploadPart, JCS uploadPart)"},
+		{"max-json-body", byteSize[int64]{&l.MaxJSONBody}, "largest /v1 JSON request body or form info part (400 BadArgument)"},
+		{"max-header-bytes", byteSize[int]{&l.MaxHeaderBytes}, "largest request line and headers (431)"},
+	} {
+		env := envName(f.name)
+		if s, ok := os.LookupEnv(env); ok {
+			if err := f.v.Set(s); err != nil {
+				return fmt.Errorf("%s: %w", env, err)
+			}
+		}
+		fs.Var(f.v, f.name, f.usage+"; bytes, or with a KiB/MiB/GiB/TiB suffix (env "+env+")")
+	}
+	return nil
+}
+
+// byteSize is a flag holding a byte count: "1048576", "64KiB", "5GiB",
+// "1.5TiB" (K/KB, M/MB, G/GB and T/TB are read as the binary units too).
+type byteSize[T int | int64] struct{ p *T }
+
+func (b byteSize[T]) String() string {
+	if b.p == nil {
+		return "0"
+	}
+	n := int64(*b.p)
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (b byteSize[T]) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	if int64(T(n)) != n {
+		return fmt.Errorf("%q is too large", s)
+	}
+	*b.p = T(n)
+	return nil
+}
+
+// parseSize reads a positive whole byte count with an optional binary unit.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	upper := strings.ToUpper(t)
+	shift := uint(0)
+units:
+	for _, u := range []struct {
+		suffixes []string
+		shift    uint
+	}{{[]string{"TIB", "TB", "T"}, 40}, {[]string{"GIB", "GB", "G"}, 30}, {[]string{"MIB", "MB", "M"}, 20}, {[]string{"KIB", "KB", "K"}, 10}, {[]string{"B"}, 0}} {
+		for _, suf := range u.suffixes {
+			if strings.HasSuffix(upper, suf) {
+				t, shift = strings.TrimSpace(t[:len(t)-len(suf)]), u.shift
+				break units
+			}
+		}
+	}
+	// Config files may give plain numbers, which JSON reads as floats.
+	f, err := strconv.ParseFloat(t, 64)
+	v := f * float64(int64(1)<<shift)
+	if err != nil || !(v > 0) || v != math.Trunc(v) || v >= math.MaxInt64 {
+		return 0, fmt.Errorf("%q is not a positive whole number of bytes (e.g. 1048576, 64KiB, 5GiB)", s)
+	}
+	return int64(v), nil
 }

@@ -1,5 +1,3 @@
-//go:build bench
-
 package main
 
 import (
@@ -20,6 +18,7 @@ const (
 	figHWM     = "rss.vmhwm"
 	figRSSPut  = "rss.put"
 	figRSSBase = "rss.idle"
+	figRSSAnon = "rss.anon"
 )
 
 // runJcsgw builds jcsgw, runs it as a subprocess over a fresh data dir and
@@ -33,10 +32,11 @@ func (b *bench) runJcsgw(ctx context.Context) {
 		b.res.fail(whoGW, "start", err)
 		return
 	}
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	bin := b.cfg.ServerBin
 	if bin == "" {
-		logf("building ./cmd/jcsgw")
+		b.res.Build = sourceVersion(ctx)
+		logf("building ./cmd/jcsgw (%s)", b.res.Build)
 		var err error
 		if bin, err = buildJcsgw(ctx, dir); err != nil {
 			b.res.fail(whoGW, "build", err)
@@ -54,8 +54,8 @@ func (b *bench) runJcsgw(ctx context.Context) {
 	b.runS3(ctx, s)
 	b.step(ctx, s, "jcsgw/v1/single", func() error { return b.v1Single(ctx, s) })
 	b.step(ctx, s, "jcsgw/rss", func() error { return b.peakRSS(ctx, s, g.p) })
-	if rss, hwm, err := g.p.memory(); err == nil {
-		logf("jcsgw memory now: VmRSS %.1f MiB, VmHWM %.1f MiB", float64(rss)/mib, float64(hwm)/mib)
+	if m, err := g.p.memory(); err == nil {
+		logf("jcsgw memory now: VmRSS %.1f MiB (anonymous %.1f MiB), VmHWM %.1f MiB", float64(m.rss)/mib, float64(m.anon)/mib, float64(m.hwm)/mib)
 	}
 }
 
@@ -88,15 +88,15 @@ func (g *gwServer) stop() {
 	if g.p == nil {
 		return
 	}
-	_, hwm, err := g.p.memory()
+	m, err := g.p.memory()
 	g.p.stop()
 	if err == nil {
-		logf("jcsgw pid %d stopped (VmHWM of its life %.1f MiB)", g.p.pid, float64(hwm)/mib)
+		logf("jcsgw pid %d stopped (VmHWM of its life %.1f MiB)", g.p.pid, float64(m.hwm)/mib)
 	}
 	if tail := g.p.tail(); tail != "" {
 		logf("jcsgw log tail:\n%s", lastLines(tail, 6))
 	}
-	os.RemoveAll(g.data)
+	removeAll(g.data)
 	g.p = nil
 }
 
@@ -180,7 +180,7 @@ func (b *bench) v1Single(ctx context.Context, s *server) error {
 	size := b.cfg.Big
 	put := newAcc(s.who, figV1Put, "/v1 upload "+sizeLabel(size), "MB/s")
 	get := newAcc(s.who, figV1Get, "/v1 download "+sizeLabel(size), "MB/s")
-	for rep := range b.cfg.Reps {
+	for rep := range b.repetitions(put, get) {
 		path := fmt.Sprintf("dir/obj-%d.bin", rep)
 		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*size))
 		m, t0 := s.meter(), time.Now()
@@ -214,7 +214,7 @@ func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
 	}
 	size, n := b.cfg.Big, b.cfg.Streams
 	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
-	idle, _, err := p.memory()
+	idle, err := p.memory()
 	if err != nil {
 		return err
 	}
@@ -222,8 +222,8 @@ func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
 		logf("   cannot reset VmHWM (%v): it covers the whole run", err)
 	}
 	var (
-		maxRSS int64
-		wg     sync.WaitGroup
+		maxRSS, maxAnon int64
+		wg              sync.WaitGroup
 	)
 	stop := make(chan struct{})
 	wg.Add(1)
@@ -232,8 +232,8 @@ func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss, _, err := p.memory(); err == nil {
-				maxRSS = max(maxRSS, rss)
+			if m, err := p.memory(); err == nil {
+				maxRSS, maxAnon = max(maxRSS, m.rss), max(maxAnon, m.anon)
 			}
 			select {
 			case <-stop:
@@ -250,7 +250,7 @@ func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
 	cancel()
 	close(stop)
 	wg.Wait()
-	_, hwm, merr := p.memory()
+	end, merr := p.memory()
 	parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
 	if err != nil {
 		return err
@@ -260,11 +260,12 @@ func (b *bench) peakRSS(ctx context.Context, s *server, p *proc) error {
 	}
 	add := func(id, name, unit string, v float64, lower bool) {
 		b.res.add(&Figure{Who: whoGW, ID: id, Name: name, Unit: unit, Value: v, Samples: []float64{v}, LowerBetter: lower,
-			ServerCPU: u.server, ClientCPU: u.client})
+			ServerCPU: u.server, ClientCPU: u.client, OthersCPU: u.others})
 	}
-	add(figRSSBase, "RSS before the uploads (VmRSS)", "MiB", float64(idle)/mib, true)
+	add(figRSSBase, "VmRSS before the uploads", "MiB", float64(idle.rss)/mib, true)
+	add(figRSSAnon, "peak RssAnon (heap, no mmap) during "+label+" S3 PUTs", "MiB", float64(maxAnon)/mib, true)
 	add(figRSS, "peak VmRSS during "+label+" S3 PUTs (50 ms samples)", "MiB", float64(maxRSS)/mib, true)
-	add(figHWM, "VmHWM during "+label+" S3 PUTs", "MiB", float64(hwm)/mib, true)
+	add(figHWM, "VmHWM during "+label+" S3 PUTs", "MiB", float64(end.hwm)/mib, true)
 	add(figRSSPut, "S3 PUT "+label+" concurrent (during the RSS watch)", "MB/s", mbps(size*int64(n), d), false)
 	return nil
 }

@@ -1,5 +1,3 @@
-//go:build bench
-
 package main
 
 import (
@@ -61,6 +59,24 @@ func buildJcsgw(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/jcsgw: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// sourceVersion is the commit of the tree jcsgw is built from, with
+// "+dirty" when it has uncommitted changes ("" if git cannot tell).
+func sourceVersion(ctx context.Context) string {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return ""
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		v += "+dirty"
+	}
+	return v
 }
 
 // freeAddr finds a free port on 127.0.0.1.
@@ -167,27 +183,35 @@ func (p *proc) tail() string {
 	return strings.TrimSpace(string(b))
 }
 
-// memory reads VmRSS and VmHWM (bytes) from /proc/PID/status.
-func (p *proc) memory() (rss, hwm int64, err error) {
+// memInfo is a process's memory, in bytes, from /proc/PID/status: resident
+// (VmRSS), its peak (VmHWM), and the anonymous part of the resident set
+// (RssAnon: heap and stacks, without file mappings such as bbolt's mmap).
+type memInfo struct{ rss, hwm, anon int64 }
+
+func (p *proc) memory() (memInfo, error) {
+	var m memInfo
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok {
 			continue
 		}
 		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if k == "VmRSS" {
-			rss = n * 1024
-		} else {
-			hwm = n * 1024
+		switch k {
+		case "VmRSS":
+			m.rss = n * 1024
+		case "VmHWM":
+			m.hwm = n * 1024
+		case "RssAnon":
+			m.anon = n * 1024
 		}
 	}
-	return rss, hwm, sc.Err()
+	return m, sc.Err()
 }
 
 // resetPeak resets VmHWM to the current RSS (Linux clear_refs 5).
@@ -195,51 +219,72 @@ func (p *proc) resetPeak() error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.pid), []byte("5"), 0)
 }
 
-// cpuTicks is utime+stime of a process (pid 0 = this one), in clock ticks.
-func cpuTicks(pid int) int64 {
+// procTicks is a process's (pid 0 = this one) user and system CPU time, in
+// clock ticks.
+func procTicks(pid int) (user, sys int64) {
 	path := "/proc/self/stat"
 	if pid > 0 {
 		path = fmt.Sprintf("/proc/%d/stat", pid)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	// Fields after "(comm) ": state is [0], utime [11], stime [12].
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0
+		return 0, 0
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
+		return 0, 0
+	}
+	user, _ = strconv.ParseInt(f[11], 10, 64)
+	sys, _ = strconv.ParseInt(f[12], 10, 64)
+	return user, sys
+}
+
+// machineUserTicks is the user time (user + nice) of every CPU, from
+// /proc/stat.
+func machineUserTicks() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
 		return 0
 	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "cpu" {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[1], 10, 64)
+	n, _ := strconv.ParseInt(f[2], 10, 64)
+	return u + n
 }
 
 // clockTicks per second: USER_HZ, 100 on every Linux we run on.
 const clockTicks = 100
 
-// cpuUse is CPU time over wall time, in % of one core.
+// cpuUse is CPU time over wall time, in % of one core: the server
+// subprocess, this process, and the user time of every other process on the
+// machine (other work that competes for the same cores and skews figures).
 type cpuUse struct {
-	server, client float64
-	ok             bool
+	server, client, others float64
+	ok                     bool
 }
 
-// cpuMeter measures the CPU use of the server subprocess (if any) and of
-// this process over an interval.
+// cpuMeter measures CPU use over an interval.
 type cpuMeter struct {
-	pid      int
-	t0       time.Time
-	srv, cli int64
+	pid                    int
+	t0                     time.Time
+	srvU, srvS, cliU, cliS int64
+	machineUser            int64
 }
 
 func meterCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, t0: time.Now(), cli: cpuTicks(0)}
+	m := &cpuMeter{pid: pid, t0: time.Now(), machineUser: machineUserTicks()}
+	m.cliU, m.cliS = procTicks(0)
 	if pid > 0 {
-		m.srv = cpuTicks(pid)
+		m.srvU, m.srvS = procTicks(pid)
 	}
 	return m
 }
@@ -249,9 +294,15 @@ func (m *cpuMeter) stop() cpuUse {
 	if wall <= 0 {
 		return cpuUse{}
 	}
-	u := cpuUse{ok: true, client: float64(cpuTicks(0)-m.cli) / clockTicks / wall * 100}
+	pct := func(ticks int64) float64 { return float64(ticks) / clockTicks / wall * 100 }
+	cu, cs := procTicks(0)
+	u := cpuUse{ok: true, client: pct(cu - m.cliU + cs - m.cliS)}
+	ours := cu - m.cliU
 	if m.pid > 0 {
-		u.server = float64(cpuTicks(m.pid)-m.srv) / clockTicks / wall * 100
+		su, ss := procTicks(m.pid)
+		u.server = pct(su - m.srvU + ss - m.srvS)
+		ours += su - m.srvU
 	}
+	u.others = max(0, pct(machineUserTicks()-m.machineUser-ours))
 	return u
 }

@@ -1,5 +1,3 @@
-//go:build bench
-
 package main
 
 import (
@@ -47,7 +45,7 @@ func (b *bench) runLimits(ctx context.Context) {
 		dir, err := os.MkdirTemp(b.root, "limit-")
 		if err == nil {
 			err = st.fn(ctx, dir)
-			os.RemoveAll(dir)
+			removeAll(dir)
 		}
 		if err != nil {
 			logf("   %s: %v", st.name, err)
@@ -62,7 +60,7 @@ func (b *bench) limitDisk(ctx context.Context, dir string) error {
 	w := newAcc(whoLimit, limDiskWrite, "(a) disk write+fsync "+sizeLabel(size), "MB/s")
 	r := newAcc(whoLimit, limDiskRead, "(a) disk read "+sizeLabel(size)+" (page cache warm)", "MB/s")
 	buf := make([]byte, mib)
-	for rep := range b.cfg.Reps {
+	for rep := range b.repetitions(w, r) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -121,7 +119,7 @@ func (b *bench) limitHash(ctx context.Context, _ string) error {
 	size := b.cfg.Big
 	a := newAcc(whoLimit, limHash, "(b) SHA-256+MD5 one pass "+sizeLabel(size), "MB/s")
 	const chunk = 256 * kib
-	for range b.cfg.Reps {
+	for range b.repetitions(a) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -260,7 +258,7 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	size := b.cfg.Big
 	put := newAcc(whoLimit, limHTTPPut, "(c) minimal handler PUT+fsync "+sizeLabel(size), "MB/s")
 	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size), "MB/s")
-	for rep := range b.cfg.Reps {
+	for rep := range b.repetitions(put, get) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		url := fmt.Sprintf("%s/big-%d", fs.url, rep)
 		m := meterCPU(0)
@@ -296,7 +294,7 @@ func (b *bench) limitHTTP4K(ctx context.Context, dir string) error {
 	size := b.cfg.Small
 	a := newAcc(whoLimit, limHTTP4K, fmt.Sprintf("(d) minimal handler PUT+fsync %s ×%d", sizeLabel(size), b.cfg.Conc), "ops/s")
 	var seq atomic.Int64
-	for range b.cfg.Reps {
+	for range b.repetitions(a) {
 		m := meterCPU(0)
 		r, err := fixedTime(ctx, b.cfg.Conc, b.cfg.FixedTime, 1_000_000, func(ctx context.Context, _, _ int) error {
 			return plainPut(ctx, hc, fmt.Sprintf("%s/small-%d", fs.url, seq.Add(1)), newBody(nextSeed(), size), size)

@@ -1,11 +1,15 @@
-//go:build bench
-
 package main
 
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,8 +107,8 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 
 // acc accumulates one figure's repetitions.
 type acc struct {
-	f                  *Figure
-	srv, cli, p50, p99 []float64
+	f                          *Figure
+	srv, cli, others, p50, p99 []float64
 }
 
 func newAcc(who, id, name, unit string) *acc {
@@ -118,6 +122,7 @@ func (a *acc) sample(v float64, u cpuUse) {
 	if u.ok {
 		a.srv = append(a.srv, u.server)
 		a.cli = append(a.cli, u.client)
+		a.others = append(a.others, u.others)
 	}
 }
 
@@ -126,7 +131,37 @@ func (a *acc) latency(lats []time.Duration) {
 	a.p99 = append(a.p99, ms(percentile(lats, 99)))
 }
 
-func (a *acc) note(format string, args ...any) { a.f.Note = fmt.Sprintf(format, args...) }
+// note adds to the figure's note (once per distinct text).
+func (a *acc) note(format string, args ...any) {
+	n := fmt.Sprintf(format, args...)
+	if slices.Contains(strings.Split(a.f.Note, "; "), n) {
+		return
+	}
+	if a.f.Note != "" {
+		a.f.Note += "; "
+	}
+	a.f.Note += n
+}
+
+// repetitions yields 0..Reps-1 while the workload has run for less than
+// RepCap (the first always runs), so that a slow server cannot stretch the
+// run past its time bound; it notes on accs when it stops early.
+func (b *bench) repetitions(accs ...*acc) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		t0 := time.Now()
+		for rep := range b.cfg.Reps {
+			if rep > 0 && time.Since(t0) > b.cfg.RepCap {
+				for _, a := range accs {
+					a.note("%d of %d repetitions (time cap %v)", rep, b.cfg.Reps, b.cfg.RepCap)
+				}
+				return
+			}
+			if !yield(rep) {
+				return
+			}
+		}
+	}
+}
 
 // done records the figure (medians of the repetitions) if it has samples.
 func (a *acc) done(res *Results) {
@@ -134,7 +169,7 @@ func (a *acc) done(res *Results) {
 		return
 	}
 	a.f.Value = median(a.f.Samples)
-	a.f.ServerCPU, a.f.ClientCPU = median(a.srv), median(a.cli)
+	a.f.ServerCPU, a.f.ClientCPU, a.f.OthersCPU = median(a.srv), median(a.cli), median(a.others)
 	a.f.P50ms, a.f.P99ms = median(a.p50), median(a.p99)
 	res.add(a.f)
 }
@@ -154,4 +189,30 @@ func sizeLabel(n int64) string {
 		return fmt.Sprintf("%d KiB", n/kib)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// removeAll is os.RemoveAll with the files unlinked by several workers
+// first: the peer leaves hundreds of thousands of small files, and one
+// unlink at a time is slow on a disk mounted with discard.
+func removeAll(dir string) error {
+	files := make(chan string, 1024)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range files {
+				os.Remove(f)
+			}
+		}()
+	}
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files <- path
+		}
+		return nil
+	})
+	close(files)
+	wg.Wait()
+	return os.RemoveAll(dir)
 }

@@ -1,5 +1,3 @@
-//go:build bench
-
 package main
 
 import (
@@ -56,7 +54,7 @@ func (b *bench) runPeer(ctx context.Context) {
 		b.res.fail(whoPeer, "start", err)
 		return
 	}
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	p, err := startPeer(dir)
 	if err != nil {
 		b.res.fail(whoPeer, "start", err)

@@ -1,12 +1,12 @@
-//go:build bench
-
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,7 +17,7 @@ var rowOrder = []string{
 	figPutBig, figGetBig, figV1Put, figV1Get, figPutMid, figGetMid, figMPU,
 	figPutSmall, figGetSmall, figHeadSmall, figDelSmall,
 	figSeed, figListFlat, figListDelim, figFirst10k, figFirst100k, figFirst1M,
-	figRSSBase, figRSS, figHWM, figRSSPut,
+	figRSSBase, figRSSAnon, figRSS, figHWM, figRSSPut,
 }
 
 // limitFor names the limit a jcsgw figure is held against, and its value.
@@ -47,7 +47,7 @@ func peerID(id string) string {
 		return figPutBig
 	case figV1Get:
 		return figGetBig
-	case figRSS, figHWM, figRSSBase, figRSSPut:
+	case figRSS, figHWM, figRSSBase, figRSSAnon, figRSSPut:
 		return ""
 	}
 	return id
@@ -86,7 +86,7 @@ func judge(r *Results) {
 				continue
 			}
 			judged = true
-			add(name, f.VsLimit >= min, "%s: %s = %.2f× %s", f.Name, fmtValue(f), f.VsLimit, f.Limit)
+			add(name, f.VsLimit >= min, "%s: %s = %s %s", f.Name, fmtValue(f), ratio(f.VsLimit), f.Limit)
 		}
 		if !judged {
 			skip(name, "no figure or no limit measured")
@@ -98,7 +98,7 @@ func judge(r *Results) {
 
 	const getPut = "4 KiB GET ≥ 3× 4 KiB PUT"
 	if g, p := r.get(whoGW, figGetSmall), r.get(whoGW, figPutSmall); g != nil && p != nil && p.Value > 0 {
-		add(getPut, g.Value >= 3*p.Value, "GET %s / PUT %s = %.2f×", fmtValue(g), fmtValue(p), g.Value/p.Value)
+		add(getPut, g.Value >= 3*p.Value, "GET %s / PUT %s = %s", fmtValue(g), fmtValue(p), ratio(g.Value/p.Value))
 	} else {
 		skip(getPut, "no 4 KiB GET or PUT figure")
 	}
@@ -112,7 +112,7 @@ func judge(r *Results) {
 		}
 		judged = true
 		pf := r.get(whoPeer, peerID(id))
-		add(vsPeer, f.VsPeer >= 2, "%s: jcsgw %s vs gofakes3 %s = %.2f×", f.Name, fmtValue(f), fmtValue(pf), f.VsPeer)
+		add(vsPeer, f.VsPeer >= 2, "%s: jcsgw %s vs gofakes3 %s = %s", f.Name, fmtValue(f), fmtValue(pf), ratio(f.VsPeer))
 	}
 	if !judged {
 		skip(vsPeer, "no pair of jcsgw and gofakes3 figures")
@@ -132,7 +132,7 @@ func judge(r *Results) {
 
 	const firstPage = "first page at 1M keys ≤ 2× first page at 10k"
 	if big, small := r.get(whoGW, figFirst1M), r.get(whoGW, figFirst10k); big != nil && small != nil && small.Value > 0 {
-		add(firstPage, big.Value <= 2*small.Value, "%s / %s = %.2f×", fmtValue(big), fmtValue(small), big.Value/small.Value)
+		add(firstPage, big.Value <= 2*small.Value, "%s / %s = %s", fmtValue(big), fmtValue(small), ratio(big.Value/small.Value))
 	} else {
 		skip(firstPage, "needs -large (make bench-large)")
 	}
@@ -145,6 +145,10 @@ func judge(r *Results) {
 		skip(rss, "no RSS figure")
 	}
 }
+
+// ratio prints x rounded down, so that a ratio just under a target's bound
+// never reads as meeting it.
+func ratio(x float64) string { return fmt.Sprintf("%.2f×", math.Floor(x*100)/100) }
 
 func fmtValue(f *Figure) string {
 	if f == nil {
@@ -172,9 +176,9 @@ func fmtCPU(f *Figure) string {
 		return ""
 	}
 	if f.Who == whoGW {
-		return fmt.Sprintf("%.0f/%.0f", f.ServerCPU, f.ClientCPU)
+		return fmt.Sprintf("%.0f/%.0f/%.0f", f.ServerCPU, f.ClientCPU, f.OthersCPU)
 	}
-	return fmt.Sprintf("%.0f", f.ClientCPU)
+	return fmt.Sprintf("%.0f/%.0f", f.ClientCPU, f.OthersCPU)
 }
 
 // printReport writes the tables, the notes, the errors and the targets.
@@ -187,12 +191,16 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	if c.Large {
 		mode += " + large"
 	}
-	fmt.Fprintf(w, "\njcsgw benchmark — %s, %d repetition(s), medians; took %s\n", mode, c.Reps, took.Round(time.Second))
+	build := ""
+	if r.Build != "" {
+		build = ", jcsgw " + r.Build
+	}
+	fmt.Fprintf(w, "\njcsgw benchmark — %s, %d repetition(s), medians; took %s%s\n", mode, c.Reps, took.Round(time.Second), build)
 	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys\n\n",
 		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU %")
+	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % bench/others")
 	for _, f := range r.Figures {
 		if f.Who == whoLimit {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, fmtValue(f), fmtLat(f), fmtCPU(f))
@@ -202,7 +210,7 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tgofakes3\tjcsgw\tjcsgw ÷ limit\tjcsgw vs gofakes3\tp50/p99 ms jcsgw\tp50/p99 ms gofakes3\tCPU % jcsgw srv/cli\tCPU % gofakes3")
+	fmt.Fprintln(tw, "WORKLOAD\tgofakes3\tjcsgw\tjcsgw ÷ limit\tjcsgw vs gofakes3\tp50/p99 ms jcsgw\tp50/p99 ms gofakes3\tCPU % jcsgw srv/cli/others\tCPU % gofakes3+cli/others")
 	var notes []string
 	for _, id := range rowOrder {
 		g, p := r.get(whoGW, id), r.get(whoPeer, id)
@@ -217,10 +225,10 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		}
 		lim, vs := "", ""
 		if g != nil && g.VsLimit > 0 {
-			lim = fmt.Sprintf("%.2f× %s", g.VsLimit, g.Limit)
+			lim = ratio(g.VsLimit) + " " + g.Limit
 		}
 		if g != nil && g.VsPeer > 0 {
-			vs = fmt.Sprintf("%.2f×", g.VsPeer)
+			vs = ratio(g.VsPeer)
 			if id != peerID(id) {
 				vs += " (vs its S3 figure)"
 			}
@@ -233,7 +241,15 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core; gofakes3 runs inside the bench process, so its CPU includes the client.)")
+	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core, of")
+	fmt.Fprintf(w, "%d cores; srv = the jcsgw subprocess, cli = the bench process (it hosts gofakes3), others = user CPU of every\n", runtime.NumCPU())
+	fmt.Fprintln(w, "other process on the machine meanwhile: figures taken while others is high are not trustworthy.)")
+	fmt.Fprintln(w, "(gofakes3 runs over its on-disk afero backend: files without fsync, multipart parts in memory; jcsgw fsyncs")
+	fmt.Fprintln(w, "every blob and catalog commit. Listing keys are 0-byte objects; see the notes for how each server's were made.)")
+	if busy, all := busyFigures(r); len(busy) > 0 {
+		fmt.Fprintf(w, "WARNING: %d of %d figures were taken while other processes used ≥ %.0f%% of a core (median %.0f%%): rerun on a quiet machine.\n",
+			len(busy), all, busyOthers, median(busy))
+	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "note:", n)
 	}
@@ -258,6 +274,19 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		fmt.Fprintf(w, "%s  %s — %s\n", verdict, t.Name, t.Detail)
 	}
 	fmt.Fprintf(w, "\ntargets: %d PASS, %d FAIL, %d SKIP\n", pass, fail, skipped)
+}
+
+// busyOthers is the CPU use by other processes (% of one core) above which
+// a figure is flagged as taken on a busy machine.
+const busyOthers = 15.0
+
+func busyFigures(r *Results) (busy []float64, all int) {
+	for _, f := range r.Figures {
+		if f.OthersCPU >= busyOthers {
+			busy = append(busy, f.OthersCPU)
+		}
+	}
+	return busy, len(r.Figures)
 }
 
 func writeJSON(path string, r *Results) error {

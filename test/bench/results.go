@@ -1,5 +1,3 @@
-//go:build bench
-
 package main
 
 import (
@@ -32,6 +30,10 @@ type Figure struct {
 	// (ServerCPU) and the bench process (ClientCPU; it hosts the peer too).
 	ServerCPU float64 `json:"serverCPU,omitempty"`
 	ClientCPU float64 `json:"clientCPU,omitempty"`
+	// OthersCPU is the user CPU of every other process on the machine
+	// meanwhile (% of one core; the machine has runtime.NumCPU() cores):
+	// anything well above 0 means the figure was taken on a busy machine.
+	OthersCPU float64 `json:"othersCPU,omitempty"`
 	// Ratios, filled in by judge: to the matching limit (Limit names it) and
 	// to gofakes3's figure for the same workload (>1 = jcsgw is better; for
 	// lower-is-better figures it is gofakes3 ÷ jcsgw).
@@ -46,6 +48,9 @@ type Figure struct {
 type Results struct {
 	mu      sync.Mutex
 	Started time.Time `json:"started"`
+	// Build names the jcsgw source measured: commit, and "+dirty" when the
+	// work tree had changes.
+	Build   string    `json:"build,omitempty"`
 	Config  Config    `json:"config"`
 	Figures []*Figure `json:"figures"`
 	Targets []Target  `json:"targets,omitempty"`
