@@ -165,3 +165,15 @@ func TestOpsFailedAuthIsRateLimited(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Contains(t, string(body), "<Code>SlowDown</Code>")
 }
+
+func TestOpsDenialsAreLoggedWithTheKeyID(t *testing.T) {
+	var logs syncBuffer
+	s := StartServer(t, &jcsgw.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	bad := newJCS(t, s).withKeys(s.AccessKey, "wrong-secret-value")
+	assert.Equal(t, http.StatusUnauthorized, bad.get("/v1/bucket/listAll", nil).Status)
+	line := regexp.MustCompile(`(?m)^.*"status":401.*$`).FindString(logs.String())
+	require.NotEmpty(t, line, logs.String())
+	assert.Contains(t, line, `"user":"`+s.AccessKey+`"`)
+	assert.NotContains(t, logs.String(), "wrong-secret-value")
+	assert.NotContains(t, logs.String(), s.SecretKey)
+}

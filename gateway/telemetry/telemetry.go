@@ -134,6 +134,9 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			if info.Front == "probe" && rw.status < 400 {
 				return // scrapes and health checks would drown the log
 			}
+			if info.User == "" && (rw.status == http.StatusUnauthorized || rw.status == http.StatusForbidden) {
+				info.User = claimedKey(r) // a denial names the key it claimed, never a secret
+			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("id", info.ID), slog.String("user", info.User), slog.String("front", info.Front),
 				slog.String("op", op), slog.String("method", r.Method), slog.Int("status", rw.status),
@@ -195,3 +198,25 @@ func (w *recorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// claimedKey is the access key id a request claims, from whichever
+// signature form it uses; "" if none.
+func claimedKey(r *http.Request) string {
+	q := r.URL.Query()
+	cred := q.Get("X-Amz-Credential")
+	if a := r.Header.Get("Authorization"); cred == "" && a != "" {
+		if i := strings.Index(a, "Credential="); i >= 0 {
+			cred = a[i+len("Credential="):]
+		} else if rest, ok := strings.CutPrefix(a, "AWS "); ok {
+			cred, _, _ = strings.Cut(rest, ":")
+		}
+	}
+	if cred == "" {
+		cred = q.Get("AWSAccessKeyId")
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	if len(key) > 128 {
+		key = key[:128]
+	}
+	return key
+}
