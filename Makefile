@@ -37,19 +37,28 @@ e2e-awscli:
 
 # Every fuzz target (func FuzzX(f *testing.F) in any _test.go), one after
 # another for $(FUZZTIME) each: go test takes one -fuzz target per package
-# per run. Fails at the end if any target failed; new failing inputs land in
-# the package's testdata/fuzz/.
+# per run. Fails at the end if any target failed; failing inputs land in the
+# package's testdata/fuzz/. A bare "context deadline exceeded" at the end of
+# -fuzztime with no failing input is Go's own shutdown race (go.dev/issue/75804,
+# fixed in Go 1.27): it counts as a pass once the target's corpus replays clean.
 FUZZTIME ?= 10s
 fuzz:
-	@fail=0; \
+	@fail=0; log=$$(mktemp); \
 	for file in $$(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . | sort); do \
 		dir=$$(dirname $$file); \
 		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(f \*testing\.F\).*/\1/p' $$file); do \
 			echo "==> $$dir $$target ($(FUZZTIME))"; \
-			$(GO) test $$dir -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || { fail=1; echo "FAILED: $$dir $$target"; }; \
+			{ $(GO) test $$dir -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) 2>&1; echo $$? >$$log.rc; } | tee $$log; \
+			[ "$$(cat $$log.rc)" = 0 ] && continue; \
+			if grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log && \
+				$(GO) test $$dir -run "^$$target$$" -count=1 >/dev/null 2>&1; then \
+				echo "(not a finding: go.dev/issue/75804 at the end of -fuzztime; the corpus replays clean)"; \
+			else \
+				fail=1; echo "FAILED: $$dir $$target"; \
+			fi; \
 		done; \
 	done; \
-	exit $$fail
+	rm -f $$log $$log.rc; exit $$fail
 
 # Against the machine's limits and gofakes3; ~8-10 min on 2 idle cores;
 # prints a table and writes bench-results.json (BENCHFLAGS: -quick, -only RE).

@@ -9,12 +9,13 @@ import (
 // The limits of the /v1 front (a.lim, from gateway.Limits):
 //
 //   - JSON bodies and form info parts: MaxJSONBody (1 MiB): 400 BadArgument
-//     naming the limit; a Content-Length over it is refused unread.
+//     naming the limit, once limit+1 bytes have been read.
 //   - upload files and presigned uploads: MaxPutSize (5 GiB, and never more
 //     than MaxObjectSize) each; uploadPart bodies: MaxPartSize (5 GiB). An
 //     announced length over the limit is refused before the body is read;
 //     a body of unknown length (a form's file part) is cut off at the limit.
-//     Either way nothing is stored: 400 BadArgument.
+//     Either way nothing is stored: 400 BadArgument, and the connection
+//     ends (Connection: close) since the rest of the body is not read.
 //   - a multipart object: MaxObjectSize (5 TiB); a part that would take the
 //     parts uploaded so far past it is refused (400 BadArgument). The check
 //     counts a part that replaces an index as added, so it errs on the side

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,12 +21,11 @@ import (
 // readBody reads a small request body whole (JSON endpoints, and the empty
 // body of query endpoints) so that its hash can be checked against the
 // signature before anything in it is looked at. A body over the JSON body
-// limit is refused, before it is read when its Content-Length says so.
+// limit is refused once limit+1 bytes of it are read: a client that sends
+// its body before it reads the answer still gets the answer (what follows
+// is left to net/http, which reads a little more or ends the connection).
 func (a *api) readBody(r *http.Request) ([]byte, string, error) {
 	limit := a.lim.MaxJSONBody
-	if r.ContentLength > limit {
-		return nil, "", errJSONTooLarge("the request body", limit)
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, "", badArg("the request body could not be read: %v", err)
@@ -39,12 +37,9 @@ func (a *api) readBody(r *http.Request) ([]byte, string, error) {
 	return body, hex.EncodeToString(sum[:]), nil
 }
 
-// errJSONTooLarge names the limit a JSON body (or info part) ran into. Like
-// every body over a limit, it answers 400 BadArgument (jcsCodes) and ends
-// the connection (writeErr).
+// errJSONTooLarge names the limit a JSON body (or info part) ran into.
 func errJSONTooLarge(what string, limit int64) error {
-	return &gateway.Error{Code: gateway.CodeEntityTooLarge,
-		Message: fmt.Sprintf("%s is larger than the JSON body limit of %d bytes (max-json-body)", what, limit)}
+	return badArg("%s is larger than the JSON body limit of %d bytes (max-json-body)", what, limit)
 }
 
 // authenticate verifies the request's signature. payloadHash is the hex

@@ -134,7 +134,7 @@ func (rq *req) completeUpload() error {
 		return errMalformedXML()
 	}
 	if maxParts := rq.api.opts.Limits.MaxParts; len(cm.Parts) > maxParts {
-		return errInvalidArgument("Part number must be an integer between 1 and %d, inclusive: at most %d parts may be listed", maxParts, maxParts)
+		return errInvalidArgument("At most %d parts may be listed; part numbers go from 1 to %d", maxParts, maxParts)
 	}
 	parts := make([]gateway.CompletePart, 0, len(cm.Parts))
 	for _, p := range cm.Parts {

@@ -114,6 +114,10 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 		if info.Front == "jcs" {
 			info.Operation = strings.TrimPrefix(r.URL.Path, "/v1/")
 		}
+		// A shallow copy carries the counting body: net/http keeps the
+		// original request's body to handle Expect: 100-continue and
+		// unread bodies, so that one must not be replaced.
+		r = r.WithContext(WithInfo(r.Context(), info))
 		body := &countingReader{r: r.Body}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
@@ -143,7 +147,7 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 				slog.Int64("in", body.n), slog.Int64("out", rw.n), slog.Duration("duration", d),
 				slog.String("remote", r.RemoteAddr))
 		}()
-		next.ServeHTTP(rw, r.WithContext(WithInfo(r.Context(), info)))
+		next.ServeHTTP(rw, r)
 	})
 }
 
