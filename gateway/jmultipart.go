@@ -88,15 +88,7 @@ func (s *Service) NewMultipartObject(ctx context.Context, pkgID int64, path stri
 		if err != nil {
 			return err
 		}
-		if exists {
-			o.ID, o.Created = old.ID, old.Created
-			if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
-				return err
-			}
-			if err := s.dropJPartsTx(tx, r, old); err != nil {
-				return err
-			}
-		} else if o.ID, err = tx.NextID("object"); err != nil {
+		if err := s.takeSlot(tx, r, &o, old, exists); err != nil {
 			return err
 		}
 		out = o.public(p.Name)

@@ -177,21 +177,28 @@ func (s *Service) putTx(tx catalog.Tx, r *refs, p pkgRec, path string, st *stage
 	if st.ck != "" {
 		o.Checksum = &Checksum{Algorithm: st.algo, Value: st.ck, Type: ChecksumFullObject}
 	}
-	if exists {
-		o.ID, o.Created = old.ID, old.Created
-		if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
-			return objRec{}, err
-		}
-		if err := s.dropJPartsTx(tx, r, old); err != nil {
-			return objRec{}, err
-		}
-	} else if o.ID, err = tx.NextID("object"); err != nil {
+	if err := s.takeSlot(tx, r, &o, old, exists); err != nil {
 		return objRec{}, err
 	}
 	if err := r.add(tx, st.space, st.block.Hash, 1); err != nil {
 		return objRec{}, err
 	}
 	return o, writeObjTx(tx, p.Name, o)
+}
+
+// takeSlot gives o the identity of the object it replaces (same ID and
+// create time; the old content and parts released), or a new ID.
+func (s *Service) takeSlot(tx catalog.Tx, r *refs, o *objRec, old objRec, exists bool) error {
+	if !exists {
+		id, err := tx.NextID("object")
+		o.ID = id
+		return err
+	}
+	o.ID, o.Created = old.ID, old.Created
+	if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
+		return err
+	}
+	return s.dropJPartsTx(tx, r, old)
 }
 
 // checkWriteConditions applies S3 conditional-write headers to the object

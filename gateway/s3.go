@@ -289,15 +289,7 @@ func (s *Service) CopyKey(ctx context.Context, in CopyInput) (Object, error) {
 		if err := r.addBlocks(tx, o.SpaceID, o.Blocks, 1); err != nil {
 			return err
 		}
-		if exists {
-			o.ID, o.Created = old.ID, old.Created
-			if err := r.addBlocks(tx, old.SpaceID, old.Blocks, -1); err != nil {
-				return err
-			}
-			if err := s.dropJPartsTx(tx, r, old); err != nil {
-				return err
-			}
-		} else if o.ID, err = tx.NextID("object"); err != nil {
+		if err := s.takeSlot(tx, r, &o, old, exists); err != nil {
 			return err
 		}
 		out = o.public(p.Name)
