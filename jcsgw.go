@@ -161,8 +161,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.svc, err = gateway.New(ctx, gateway.Config{
-		ServerKey: serverKey,
-		Catalog:   s.cat, Default: store, Logger: cfg.Logger,
+		ServerKey:     serverKey,
+		MaxObjectSize: cfg.Limits.WithDefaults().MaxObjectSize,
+		Catalog:       s.cat, Default: store, Logger: cfg.Logger,
 		OpenSpace: spaceOpener(cfg.LocalRoots),
 		DefaultSpace: gateway.UserSpace{Name: "default", Storage: gateway.StorageConfig{Type: "Local", RootPath: defDir},
 			Credential: gateway.Credential{Type: "Local"}, ShardStore: &gateway.ShardStoreConfig{}},
@@ -176,9 +177,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	metrics.Registry.MustRegister(newStoreCollector(s.svc))
 	limit := cmp.Or(cfg.AuthFailureLimit, 50)
 	limiter := newAuthLimiter(limit, cmp.Or(cfg.AuthFailureWindow, time.Minute))
-	s.handler = telemetry.Middleware(limiter.wrap(route(s.svc, metrics,
+	s.handler = telemetry.Middleware(headerLimit(limiter.wrap(route(s.svc, metrics,
 		jcsapi.NewWithOptions(s.svc, v, cfg.Logger, jcsapi.Options{Limits: limits}),
-		s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain, Limits: limits}, cfg.Logger))),
+		s3api.New(s.svc, v, s3api.Options{BaseDomain: cfg.BaseDomain, Limits: limits}, cfg.Logger))), limits.MaxHeaderBytes),
 		cfg.Logger, metrics)
 	gctx, stop := context.WithCancel(context.Background())
 	s.stopGC, s.gcDone = stop, make(chan struct{})
@@ -188,8 +189,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Handler:           s.handler,
 		ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, 30*time.Second),
 		IdleTimeout:       cmp.Or(cfg.IdleTimeout, 2*time.Minute),
-		MaxHeaderBytes:    limits.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		// A hard stop above the limit that headerLimit answers in dialect.
+		MaxHeaderBytes: 2*limits.MaxHeaderBytes + 4096,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }

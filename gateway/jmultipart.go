@@ -223,6 +223,13 @@ func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, inde
 		}
 		blocks = append(blocks, p.Block)
 	}
+	var total int64
+	for _, b := range blocks {
+		total += b.Size
+	}
+	if s.maxSize > 0 && total > s.maxSize {
+		return Object{}, errorf(CodeEntityTooLarge, "the listed parts add up to %d bytes; an object may have at most %d", total, s.maxSize)
+	}
 	// The fileHash and ETag cover the whole content: read it once.
 	sha, md, size, err := s.digestBlocks(ctx, o.SpaceID, blocks)
 	if err != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	DefaultSpace UserSpace
 	// SyncWorkers bounds how many sync tasks run at once (0 = 4).
 	SyncWorkers int
+	// MaxObjectSize bounds what a JCS multipart completion may assemble
+	// (0 = no bound): only the gateway sees the parts' sizes.
+	MaxObjectSize int64
 	// ServerKey (32 bytes) seals users' access-key secrets in the catalog;
 	// without it, users cannot have keys.
 	ServerKey []byte
@@ -65,6 +68,7 @@ type Service struct {
 	sync     *syncer
 	ready    readiness
 	ring     *keyring
+	maxSize  int64
 	keys     keyCache
 	// stripes serialise, per blob name, placing a blob with adding its
 	// reference, against finding a count at zero and removing the blob.
@@ -91,6 +95,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.nowFn == nil {
 		s.nowFn = time.Now
 	}
+	s.maxSize = cfg.MaxObjectSize
 	if cfg.ServerKey != nil {
 		ring, err := newKeyring(cfg.ServerKey)
 		if err != nil {

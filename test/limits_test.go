@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"jcsgw"
@@ -185,16 +186,34 @@ func deleteXML(n int) []byte {
 
 var maxKeysRE = regexp.MustCompile(`<MaxKeys>(\d+)</MaxKeys>`)
 
-// bigHeader is a request with a header of n bytes; it answers the status.
+// bigHeader sends a request with a header of n bytes to path and answers
+// the status; over the limit the error must be in the front's dialect.
 func bigHeader(t testing.TB, s *Server, n int) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
-	require.NoError(t, err)
-	req.Header.Set("X-Padding", strings.Repeat("p", n))
-	resp, err := s.HTTP.Do(req)
-	require.NoError(t, err)
-	readAll(t, resp)
-	return resp.StatusCode
+	status := 0
+	for _, path := range []string{"/healthz", "/somebucket", "/v1/bucket/listAll"} {
+		req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Padding", strings.Repeat("p", n))
+		resp, err := s.HTTP.Do(req)
+		require.NoError(t, err)
+		body := string(readAll(t, resp))
+		switch {
+		case strings.HasPrefix(path, "/v1/") && resp.StatusCode == http.StatusRequestHeaderFieldsTooLarge:
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			assert.Contains(t, body, `"code":"BadArgument"`)
+			assert.Contains(t, body, "max-header-bytes")
+		case !strings.HasPrefix(path, "/v1/") && resp.StatusCode == http.StatusBadRequest:
+			assert.Contains(t, body, "<Code>RequestHeaderSectionTooLarge</Code>")
+			resp.StatusCode = http.StatusRequestHeaderFieldsTooLarge // the same verdict, in S3's words
+		}
+		if path == "/healthz" {
+			status = resp.StatusCode
+		} else if resp.StatusCode == http.StatusRequestHeaderFieldsTooLarge {
+			assert.Equal(t, status, resp.StatusCode, path)
+		}
+	}
+	return status
 }
 
 // TestLimitsDefault checks the default limits, the large ones by
@@ -430,6 +449,8 @@ func TestLimitsConfiguredJCS(t *testing.T) {
 	check("a part past the object size")
 	part(1, []byte("tail")).okBare()
 	c.post("/v1/object/completeMultipartUpload", map[string]any{"objectID": oid, "indexes": []int{0, 1, 1, 1, 1, 1}}).badArg("5")
+	// Repeating an index can assemble more than the object size allows.
+	c.post("/v1/object/completeMultipartUpload", map[string]any{"objectID": oid, "indexes": []int{0, 0}}).badArg("8388608")
 	d = c.post("/v1/object/completeMultipartUpload", map[string]any{"objectID": oid, "indexes": []int{0, 1}}).ok()
 	require.Equal(t, int64(6<<20+4), checkObject(t, d["object"]).Size)
 
