@@ -68,7 +68,9 @@ func newDigester(algo string) *digester {
 
 func (d *digester) Write(p []byte) (int, error) {
 	d.sha.Write(p)
-	d.md5.Write(p)
+	if d.md5 != nil {
+		d.md5.Write(p)
+	}
 	if d.ck != nil {
 		d.ck.Write(p)
 	}
@@ -79,7 +81,12 @@ func (d *digester) Write(p []byte) (int, error) {
 // fileHash is the JCS fileHash of the bytes seen: "Full" + uppercase hex.
 func (d *digester) fileHash() string { return FullHash(d.sha.Sum(nil)) }
 
-func (d *digester) md5Hex() string { return hex.EncodeToString(d.md5.Sum(nil)) }
+func (d *digester) md5Hex() string {
+	if d.md5 == nil {
+		return ""
+	}
+	return hex.EncodeToString(d.md5.Sum(nil))
+}
 
 func (d *digester) checksum() string {
 	if d.ck == nil {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -231,7 +230,7 @@ func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, inde
 		return Object{}, errorf(CodeEntityTooLarge, "the listed parts add up to %d bytes; an object may have at most %d", total, s.maxSize)
 	}
 	// The fileHash and ETag cover the whole content: read it once.
-	sha, md, size, err := s.digestBlocks(ctx, o.SpaceID, blocks)
+	d, err := s.digestBlocks(ctx, o.SpaceID, blocks, true, "")
 	if err != nil {
 		return Object{}, err
 	}
@@ -265,7 +264,7 @@ func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, inde
 			}
 		}
 		cur.Blocks = slices.Clip(blocks)
-		cur.Size, cur.FileHash, cur.ETag = size, FullHash(sha), hex.EncodeToString(md)
+		cur.Size, cur.FileHash, cur.ETag = d.n, d.fileHash(), d.md5Hex()
 		cur.Redundancy, cur.Updated = RedundancyNone, s.now()
 		p, err := getPackage(tx, cur.PackageID)
 		if err != nil {
@@ -275,27 +274,4 @@ func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, inde
 		return writeObjTx(tx, p.Name, cur)
 	})
 	return out, err
-}
-
-// digestBlocks reads blocks in order and returns the SHA-256 and MD5 of
-// their concatenation and its size.
-func (s *Service) digestBlocks(ctx context.Context, space int64, blocks []Block) (sha, md []byte, size int64, err error) {
-	st, err := s.space(space)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	var total int64
-	for _, b := range blocks {
-		total += b.Size
-	}
-	h, m := sha256.New(), md5.New()
-	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
-	defer r.Close()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(io.MultiWriter(h, m), r, *bp)
-	if err != nil {
-		return nil, nil, 0, wrapErr(CodeOperationFailed, err, "cannot read the uploaded parts")
-	}
-	return h.Sum(nil), m.Sum(nil), n, nil
 }

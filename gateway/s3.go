@@ -300,16 +300,9 @@ func (s *Service) CopyKey(ctx context.Context, in CopyInput) (Object, error) {
 
 // checksumOf computes an S3 checksum of an object's content.
 func (s *Service) checksumOf(ctx context.Context, o Object, algo string) (string, error) {
-	rc, err := s.Open(ctx, o, 0, -1)
+	d, err := s.digestBlocks(ctx, o.SpaceID, o.Blocks, false, algo)
 	if err != nil {
 		return "", err
-	}
-	defer rc.Close()
-	d := newDigester(algo)
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	if _, err := io.CopyBuffer(d, rc, *bp); err != nil {
-		return "", wrapErr(CodeOperationFailed, err, "cannot read the source object")
 	}
 	return d.checksum(), nil
 }

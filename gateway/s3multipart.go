@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -300,14 +299,14 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 	if u.CkType == ChecksumFullObject {
 		full = u.CkAlgo
 	}
-	sha, fullCk, size, err := s.digestContent(ctx, u.SpaceID, blocks, full)
+	d, err := s.digestBlocks(ctx, u.SpaceID, blocks, false, full)
 	if err != nil {
 		return Object{}, err
 	}
 	var ck *Checksum
 	switch {
 	case full != "":
-		ck = &Checksum{Algorithm: u.CkAlgo, Value: fullCk, Type: ChecksumFullObject}
+		ck = &Checksum{Algorithm: u.CkAlgo, Value: d.checksum(), Type: ChecksumFullObject}
 	case compositeIn != nil:
 		ck = &Checksum{Algorithm: u.CkAlgo, Type: ChecksumComposite,
 			Value: fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(compositeIn.Sum(nil)), len(used))}
@@ -341,7 +340,7 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 			return err
 		}
 		t := s.now()
-		o := objRec{PackageID: p.ID, BucketID: b.ID, Path: path, Size: size, FileHash: FullHash(sha),
+		o := objRec{PackageID: p.ID, BucketID: b.ID, Path: path, Size: d.n, FileHash: d.fileHash(),
 			ETag: etag, Redundancy: RedundancyNone, Created: t, Updated: t, SpaceID: cur.SpaceID,
 			Meta: cur.Meta, Tags: cur.Tags, Checksum: ck, Parts: len(used), Blocks: blocks, PartSizes: sizes}
 		// The object takes over the references of the parts it uses.
@@ -360,37 +359,28 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 	return out, err
 }
 
-// digestContent reads blocks once for the SHA-256 and, if algo is set, a
-// full-object checksum.
-func (s *Service) digestContent(ctx context.Context, space int64, blocks []Block, algo string) ([]byte, string, int64, error) {
+// digestBlocks reads an object's blocks once, in order, through the same
+// pipelined hashing as uploads: SHA-256 always, MD5 when asked, and the
+// checksum algo when set.
+func (s *Service) digestBlocks(ctx context.Context, space int64, blocks []Block, withMD5 bool, algo string) (*digester, error) {
 	st, err := s.space(space)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	var total int64
 	for _, b := range blocks {
 		total += b.Size
 	}
-	h := sha256.New()
-	var w io.Writer = h
-	var ck hash.Hash
-	if algo != "" {
-		ck = newChecksum(algo)
-		w = io.MultiWriter(h, ck)
+	d := newDigester(algo)
+	if !withMD5 {
+		d.md5 = nil
 	}
 	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
 	defer r.Close()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(w, r, *bp)
-	if err != nil {
-		return nil, "", 0, wrapErr(CodeOperationFailed, err, "cannot read the uploaded parts")
+	if _, err := copyHashed(io.Discard, r, d); err != nil {
+		return nil, wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
 	}
-	var v string
-	if ck != nil {
-		v = base64.StdEncoding.EncodeToString(ck.Sum(nil))
-	}
-	return h.Sum(nil), v, n, nil
+	return d, nil
 }
 
 // dropUploadTx deletes an upload and its parts, releasing their references.
