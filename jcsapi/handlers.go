@@ -305,20 +305,8 @@ func (a *api) move(ctx context.Context, c *call) (any, error) {
 	}
 	moves := make([]gateway.Moving, 0, len(*req.Movings))
 	for i, m := range *req.Movings {
-		f := func(name string) string { return "movings[" + strconv.Itoa(i) + "]." + name }
-		oid, err := needID(f("objectID"), m.ObjectID)
+		oid, pid, path, err := a.target(ctx, "movings", i, m.ObjectID, "packageID", m.PackageID, "path", m.Path)
 		if err != nil {
-			return nil, err
-		}
-		pid, err := needID(f("packageID"), m.PackageID)
-		if err != nil {
-			return nil, err
-		}
-		path, err := needString(f("path"), m.Path)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.checkPackagePath(ctx, f("path"), pid, path); err != nil {
 			return nil, err
 		}
 		moves = append(moves, gateway.Moving{ObjectID: oid, PackageID: pid, Path: path})
@@ -367,20 +355,8 @@ func (a *api) clone(ctx context.Context, c *call) (any, error) {
 	}
 	clones := make([]gateway.Cloning, 0, len(*req.Clonings))
 	for i, cl := range *req.Clonings {
-		f := func(name string) string { return "clonings[" + strconv.Itoa(i) + "]." + name }
-		oid, err := needID(f("objectID"), cl.ObjectID)
+		oid, pid, path, err := a.target(ctx, "clonings", i, cl.ObjectID, "newPackageID", cl.NewPackageID, "newPath", cl.NewPath)
 		if err != nil {
-			return nil, err
-		}
-		pid, err := needID(f("newPackageID"), cl.NewPackageID)
-		if err != nil {
-			return nil, err
-		}
-		path, err := needString(f("newPath"), cl.NewPath)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.checkPackagePath(ctx, f("newPath"), pid, path); err != nil {
 			return nil, err
 		}
 		clones = append(clones, gateway.Cloning{ObjectID: oid, NewPackageID: pid, NewPath: path})
@@ -573,4 +549,26 @@ func (a *api) presignedCompleteMultipartUpload(ctx context.Context, r *http.Requ
 		return nil, err
 	}
 	return map[string]any{"object": toObject(o)}, nil
+}
+
+// target reads one item of a move or clone list: an object and the package
+// and path it goes to, each required, errors naming list[i].field.
+func (a *api) target(ctx context.Context, list string, i int, objectID *int64, pkgField string, pkgID *int64, pathField string, path *string) (int64, int64, string, error) {
+	f := func(name string) string { return list + "[" + strconv.Itoa(i) + "]." + name }
+	oid, err := needID(f("objectID"), objectID)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	pid, err := needID(f(pkgField), pkgID)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	p, err := needString(f(pathField), path)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	if err := a.checkPackagePath(ctx, f(pathField), pid, p); err != nil {
+		return 0, 0, "", err
+	}
+	return oid, pid, p, nil
 }
