@@ -76,11 +76,25 @@ type localWriter struct {
 	f    *os.File
 	n    int64
 	done bool
+	// flushed is how far writeback has been started (see Write).
+	flushed int64
 }
+
+// writebackStep is how much written data may sit in the page cache before
+// its writeback is started.
+const writebackStep = 8 << 20
 
 func (w *localWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.n += int64(n)
+	if w.n-w.flushed >= writebackStep {
+		// Start writing the data out now, without waiting for it, so that
+		// the disk works while the body is still arriving and the fsync at
+		// Commit finds little left: a large blob's commit otherwise waits
+		// for all of it at the end. Only a hint: errors surface at the fsync.
+		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.n-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = w.n
+	}
 	return n, err
 }
 

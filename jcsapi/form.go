@@ -1,6 +1,7 @@
 package jcsapi
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"jcsgw/gateway"
 )
@@ -17,14 +19,31 @@ import (
 // stream straight into the gateway's staging, nothing is held in memory
 // beyond the small info part.
 
-// formReader opens a request's multipart/form-data body.
-func formReader(r *http.Request) (*multipart.Reader, error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, badArg("the request body must be multipart/form-data with a boundary: %v", err)
+// formReader opens a request's multipart/form-data body. mime/multipart
+// reads its source 4 KiB at a time; a large pooled buffer in between turns
+// a gigabyte upload's quarter-million small reads from the connection into a
+// few thousand. release gives the buffer back once the form is done with.
+func formReader(r *http.Request) (mr *multipart.Reader, release func(), err error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt != "multipart/form-data" && mt != "multipart/mixed" {
+		err = fmt.Errorf("the content type is %q", mt)
 	}
-	return mr, nil
+	if err == nil && params["boundary"] == "" {
+		err = errors.New("no boundary parameter")
+	}
+	if err != nil {
+		return nil, nil, badArg("the request body must be multipart/form-data with a boundary: %v", err)
+	}
+	br := formBufs.Get().(*bufio.Reader)
+	br.Reset(r.Body)
+	release = func() {
+		br.Reset(nil)
+		formBufs.Put(br)
+	}
+	return multipart.NewReader(br, params["boundary"]), release, nil
 }
+
+var formBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
 
 // nextPart returns the form's next part, or nil at its end.
 func nextPart(mr *multipart.Reader) (*multipart.Part, error) {
@@ -96,10 +115,11 @@ func (a *api) finishForm(r *http.Request) error {
 // moved to the affinity space on commit. All files are committed together
 // once the form has ended.
 func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
-	mr, err := formReader(r)
+	mr, release, err := formReader(r)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var files []gateway.StagedFile
 	defer func() {
 		// Discard is a no-op for bodies CommitUploads has consumed.
@@ -217,10 +237,11 @@ func stageError(err error) error {
 // space when info came first) and stored as the part once the form has
 // ended, so a form that fails or is cut off stores nothing.
 func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
-	mr, err := formReader(r)
+	mr, release, err := formReader(r)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var (
 		haveInfo bool
 		objID    int64

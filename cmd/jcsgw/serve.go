@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string) error {
 	fs.StringVar(&f.localRoots, "local-roots", envOr("JCSGW_LOCAL_ROOTS", ""), "comma-separated directories that Local user spaces may use as rootPath; empty = no restriction (env JCSGW_LOCAL_ROOTS)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("JCSGW_LOG_FORMAT", "text"), "log format: text or json (env JCSGW_LOG_FORMAT)")
 	gcInterval := fs.Duration("gc-interval", durationEnv("JCSGW_GC_INTERVAL", time.Hour), "how often to collect garbage: old uploads, orphan blobs, stale temp files; 0 = never (env JCSGW_GC_INTERVAL)")
+	debugAddr := fs.String("debug-addr", envOr("JCSGW_DEBUG_ADDR", ""), "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty = off (env JCSGW_DEBUG_ADDR)")
 	gcAge := fs.Duration("gc-age", durationEnv("JCSGW_GC_AGE", 24*time.Hour), "unfinished multipart uploads older than this are aborted by gc (env JCSGW_GC_AGE)")
 	var limits gateway.Limits
 	if err := limitFlags(fs, &limits); err != nil {
@@ -65,6 +66,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		srv.Close()
 		return err
+	}
+	if *debugAddr != "" {
+		stop, err := serveDebug(*debugAddr)
+		if err != nil {
+			l.Close()
+			srv.Close()
+			return err
+		}
+		defer stop()
+		log.Info("profiles served", "addr", *debugAddr)
 	}
 	ak, _ := srv.Keys()
 	log.Info("jcsgw ready", "addr", l.Addr().String(), "data", f.data, "accessKey", ak)
