@@ -51,7 +51,8 @@ type Store interface {
 
 // Bolt is the bbolt-backed Store.
 type Bolt struct {
-	db *bolt.DB
+	db    *bolt.DB
+	group groupCommit
 }
 
 var _ Store = (*Bolt)(nil)
@@ -61,17 +62,16 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("catalog: %s is locked by another process: is a jcsgw server running on this data dir?", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
-	// Many small concurrent writers: wait only briefly to gather a batch.
-	db.MaxBatchDelay = 2 * time.Millisecond
-	db.MaxBatchSize = 256
-	return &Bolt{db: db}, nil
+	b := &Bolt{db: db}
+	b.group.db = db
+	return b, nil
 }
 
 func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
@@ -92,7 +92,7 @@ func (b *Bolt) Batch(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.Batch(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+	return b.group.do(fn)
 }
 
 func (b *Bolt) Size() int64 {

@@ -322,15 +322,9 @@ func (s *Service) GC(ctx context.Context, age time.Duration) (*GCReport, error) 
 			return rep, err
 		}
 		for _, c := range candidates {
-			unlock := s.lockBlobs([]string{c.name})
-			var live bool
-			s.view(ctx, func(tx catalog.Tx) error { live = tx.Get(tRef, refKey(c.space, c.name)) != nil; return nil })
-			if !live {
-				if err := st.Remove(ctx, c.name); err == nil {
-					rep.OrphanBlobs++
-				}
+			if removed, _ := s.removeIfUnused(ctx, st, c); removed {
+				rep.OrphanBlobs++
 			}
-			unlock()
 		}
 	}
 	return rep, nil

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -70,9 +68,9 @@ type Service struct {
 	ring     *keyring
 	maxSize  int64
 	keys     keyCache
-	// stripes serialise, per blob name, placing a blob with adding its
-	// reference, against finding a count at zero and removing the blob.
-	stripes [256]sync.Mutex
+	// stripes hold, per blob name, the pins of writers between placing a
+	// blob and committing its reference (see pin), against removal.
+	stripes [256]blobStripe
 }
 
 // New opens the service over its catalog and stores, and repairs what a
@@ -232,23 +230,61 @@ func stripeOf(name string) int {
 	return int(h)
 }
 
-// lockBlobs takes the stripes of names in ascending order, so that two
-// writers can never wait on each other.
-func (s *Service) lockBlobs(names []string) func() {
-	idx := make([]int, 0, len(names))
-	for _, n := range names {
-		idx = append(idx, stripeOf(n))
-	}
-	sort.Ints(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		s.stripes[i].Lock()
-	}
-	return func() {
-		for i := len(idx) - 1; i >= 0; i-- {
-			s.stripes[idx[i]].Unlock()
+// blobStripe guards the pins of the blob names that hash to it.
+type blobStripe struct {
+	mu   sync.Mutex
+	pins map[blobRef]int
+}
+
+// pin marks blobs as being placed or read by a writer that has not yet
+// committed its reference: a blob found unreferenced is not removed while
+// it is pinned. Pins are counts, so identical content written by many at
+// once is placed and committed by all of them in parallel.
+func (s *Service) pin(blobs []blobRef) {
+	for _, b := range blobs {
+		st := &s.stripes[stripeOf(b.name)]
+		st.mu.Lock()
+		if st.pins == nil {
+			st.pins = map[blobRef]int{}
 		}
+		st.pins[b]++
+		st.mu.Unlock()
 	}
+}
+
+func (s *Service) unpin(blobs []blobRef) {
+	for _, b := range blobs {
+		st := &s.stripes[stripeOf(b.name)]
+		st.mu.Lock()
+		if st.pins[b]--; st.pins[b] <= 0 {
+			delete(st.pins, b)
+		}
+		st.mu.Unlock()
+	}
+}
+
+// removeIfUnused removes a blob that is neither referenced nor pinned. The
+// check and the removal happen under the blob's stripe, which a writer takes
+// to pin it: either the writer's pin comes first and the blob stays, or the
+// removal does and the writer places the blob again.
+func (s *Service) removeIfUnused(ctx context.Context, store ShardStore, b blobRef) (removed bool, err error) {
+	st := &s.stripes[stripeOf(b.name)]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.pins[b] > 0 {
+		return false, nil
+	}
+	var live bool
+	if err := s.cat.View(ctx, func(tx catalog.Tx) error {
+		live = tx.Get(tRef, refKey(b.space, b.name)) != nil
+		return nil
+	}); err != nil || live {
+		return false, err
+	}
+	if err := store.Remove(ctx, b.name); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // dropUnreferenced removes blobs whose count is zero, checking again under
@@ -260,18 +296,9 @@ func (s *Service) dropUnreferenced(ctx context.Context, blobs []blobRef) {
 		if err != nil {
 			continue
 		}
-		unlock := s.lockBlobs([]string{b.name})
-		var live bool
-		_ = s.cat.View(ctx, func(tx catalog.Tx) error {
-			live = tx.Get(tRef, refKey(b.space, b.name)) != nil
-			return nil
-		})
-		if !live {
-			if err := st.Remove(ctx, b.name); err != nil {
-				s.log.Warn("remove unreferenced blob", "space", b.space, "blob", b.name, "err", err)
-			}
+		if _, err := s.removeIfUnused(ctx, st, b); err != nil {
+			s.log.Warn("remove unreferenced blob", "space", b.space, "blob", b.name, "err", err)
 		}
-		unlock()
 	}
 }
 
@@ -335,15 +362,15 @@ func (st *staged) discard() {
 }
 
 // commit places staged blobs and runs fn in one catalog transaction while
-// holding their stripes; fn must add a reference for every blob it keeps.
+// they are pinned; fn must add a reference for every blob it keeps.
 // Blobs left without a reference (fn failed, or did not keep one) and blobs
 // whose count fn brought to zero are removed afterwards.
 func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalog.Tx, r *refs) error) error {
-	names := make([]string, 0, len(blobs))
+	pins := make([]blobRef, 0, len(blobs))
 	for _, b := range blobs {
-		names = append(names, b.block.Hash)
+		pins = append(pins, blobRef{b.space, b.block.Hash})
 	}
-	unlock := s.lockBlobs(names)
+	s.pin(pins)
 	var placeErr error
 	for _, b := range blobs {
 		if b.done {
@@ -362,7 +389,7 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 			return fn(withCaller(ctx, tx), &r)
 		})
 	}
-	unlock()
+	s.unpin(pins)
 	if err != nil {
 		// Nothing of fn stands; the placed blobs may now be unreferenced
 		// (dropUnreferenced re-checks, so a blob shared with others stays).
@@ -409,11 +436,14 @@ func (s *Service) relocate(ctx context.Context, st *staged, space int64) (*stage
 		st.discard()
 		return nil, err
 	}
-	unlock := s.lockBlobs([]string{st.block.Hash})
+	// Pinned from placement to the end of the copy, so that nobody removes
+	// the source while it is read; dropped afterwards unless referenced.
+	pin := []blobRef{{st.space, st.block.Hash}}
+	s.pin(pin)
+	defer s.dropUnreferenced(ctx, pin)
+	defer s.unpin(pin)
 	st.done = true
 	err = st.w.Commit(ctx, st.block.Hash)
-	unlock()
-	defer s.dropUnreferenced(ctx, []blobRef{{st.space, st.block.Hash}})
 	if err != nil {
 		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
 	}

@@ -1,0 +1,106 @@
+package catalog
+
+import (
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxGroup bounds how many calls share one transaction, so that one commit
+// stays small enough to be quick.
+const maxGroup = 512
+
+// groupCommit runs concurrent Batch calls together in one write transaction
+// and one commit (two fsyncs for all of them). Unlike bbolt's own Batch, it
+// never waits on a timer: while one group commits, the next gathers, and it
+// starts the moment the disk is free, so a group is as large as the load
+// makes it and a lone writer pays no delay at all.
+type groupCommit struct {
+	db *bolt.DB
+
+	mu      sync.Mutex
+	pending []*groupCall
+	running bool
+}
+
+type groupCall struct {
+	fn  func(Tx) error
+	err chan error
+}
+
+func (g *groupCommit) do(fn func(Tx) error) error {
+	c := &groupCall{fn: fn, err: make(chan error, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	if !g.running {
+		g.running = true
+		go g.loop()
+	}
+	g.mu.Unlock()
+	return <-c.err
+}
+
+// loop commits groups until no call is waiting.
+func (g *groupCommit) loop() {
+	for {
+		g.mu.Lock()
+		calls := g.pending
+		if len(calls) > maxGroup {
+			calls = calls[:maxGroup:maxGroup]
+			g.pending = g.pending[maxGroup:]
+		} else {
+			g.pending = nil
+		}
+		if len(calls) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.run(calls)
+	}
+}
+
+// run commits calls in one transaction. A call that fails would roll back
+// its neighbours' work too, so it is taken out and run alone, where its
+// error is its own, and the rest are tried again without it.
+func (g *groupCommit) run(calls []*groupCall) {
+	for len(calls) > 0 {
+		failed := -1
+		err := g.db.Update(func(tx *bolt.Tx) error {
+			for i, c := range calls {
+				if err := safeCall(c.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, c := range calls {
+				c.err <- err
+			}
+			return
+		}
+		c := calls[failed]
+		calls = append(calls[:failed:failed], calls[failed+1:]...)
+		if len(calls) == 0 && failed == 0 {
+			// It was alone already: its error stands.
+			c.err <- err
+			return
+		}
+		c.err <- g.db.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) })
+	}
+}
+
+// safeCall turns a panic in fn into an error of fn's call alone, rather than
+// the death of the goroutine that commits everyone's work.
+func safeCall(fn func(Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("catalog: panic in a batched transaction: %v", p)
+		}
+	}()
+	return fn(boltTx{tx})
+}

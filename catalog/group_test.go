@@ -1,0 +1,107 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func openTest(t *testing.T) *Bolt {
+	t.Helper()
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "catalog.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// Concurrent batches all commit, each sees its own result, and a failing
+// call neither takes its neighbours down nor leaves any of its writes.
+func TestBatchGroupsAndIsolatesFailures(t *testing.T) {
+	b := openTest(t)
+	ctx := context.Background()
+	errOdd := errors.New("odd calls fail")
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.Batch(ctx, func(tx Tx) error {
+				if err := tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v")); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return fmt.Errorf("call %d: %w", i, errOdd)
+				}
+				if i%50 == 0 {
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	got := map[string]bool{}
+	require.NoError(t, b.View(ctx, func(tx Tx) error {
+		return tx.Scan("t", nil, func(k, _ []byte) bool { got[string(k)] = true; return true })
+	}))
+	for i := range n {
+		k := fmt.Sprintf("k%03d", i)
+		switch {
+		case i%2 == 1:
+			require.ErrorIs(t, errs[i], errOdd, "call %d", i)
+			require.Contains(t, errs[i].Error(), fmt.Sprintf("call %d:", i))
+			require.False(t, got[k], "failed call %d left its write", i)
+		case i%50 == 0:
+			require.ErrorContains(t, errs[i], "panic in a batched transaction: boom")
+			require.False(t, got[k], "panicking call %d left its write", i)
+		default:
+			require.NoError(t, errs[i], "call %d", i)
+			require.True(t, got[k], "call %d's write is missing", i)
+		}
+	}
+}
+
+// Calls in one group see each other's writes in order: a counter
+// incremented by many concurrent batches ends at their number.
+func TestBatchSerialisesCalls(t *testing.T) {
+	b := openTest(t)
+	ctx := context.Background()
+	const n = 300
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, b.Batch(ctx, func(tx Tx) error {
+				var c int
+				if v := tx.Get("t", []byte("c")); v != nil {
+					fmt.Sscan(string(v), &c)
+				}
+				return tx.Put("t", []byte("c"), []byte(fmt.Sprint(c+1)))
+			}))
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, b.View(ctx, func(tx Tx) error {
+		require.Equal(t, fmt.Sprint(n), string(tx.Get("t", []byte("c"))))
+		return nil
+	}))
+}
+
+// A cancelled context is refused before anything runs.
+func TestBatchCancelled(t *testing.T) {
+	b := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := b.Batch(ctx, func(Tx) error { ran = true; return nil })
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, ran)
+}
