@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type Local struct {
 	root string
 	// dirs group the directory fsyncs of concurrently placed blobs.
 	dirs dirSyncs
+	// placing serialises, per name stripe, writing a small blob straight
+	// to its final name: a second writer of the same content must not find
+	// the name before the first has made the bytes durable.
+	placing [64]sync.Mutex
 }
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
@@ -62,22 +67,39 @@ type BlobWriter interface {
 	Abort() error
 }
 
-// Create starts a new blob in tmp/.
+// smallBlob is the size up to which a blob is held in memory until its
+// name is known and then written once, straight to its place.
+const smallBlob = 128 << 10
+
+// Create starts a new blob. Its bytes stay in memory while they are few;
+// a larger blob goes to a temp file in tmp/ as it arrives.
 func (l *Local) Create(ctx context.Context) (BlobWriter, error) {
-	f, err := os.CreateTemp(filepath.Join(l.root, "tmp"), "put-*")
-	if err != nil {
-		return nil, fmt.Errorf("local store: %w", err)
-	}
-	return &localWriter{l: l, f: f}, nil
+	return &localWriter{l: l}, nil
 }
 
 type localWriter struct {
-	l    *Local
-	f    *os.File
-	n    int64
-	done bool
+	l *Local
+	// small holds the bytes until they outgrow smallBlob; f is nil until then.
+	small []byte
+	f     *os.File
+	n     int64
+	done  bool
 	// flushed is how far writeback has been started (see Write).
 	flushed int64
+}
+
+// spill moves the blob from memory to a temp file.
+func (w *localWriter) spill() error {
+	f, err := os.CreateTemp(filepath.Join(w.l.root, "tmp"), "put-*")
+	if err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	w.f = f
+	if _, err := f.Write(w.small); err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	w.small = nil
+	return nil
 }
 
 // writebackStep is how much written data may sit in the page cache before
@@ -85,6 +107,16 @@ type localWriter struct {
 const writebackStep = 8 << 20
 
 func (w *localWriter) Write(p []byte) (int, error) {
+	if w.f == nil {
+		if w.n+int64(len(p)) <= smallBlob {
+			w.small = append(w.small, p...)
+			w.n += int64(len(p))
+			return len(p), nil
+		}
+		if err := w.spill(); err != nil {
+			return 0, err
+		}
+	}
 	n, err := w.f.Write(p)
 	w.n += int64(n)
 	if w.n-w.flushed >= writebackStep {
@@ -101,6 +133,11 @@ func (w *localWriter) Write(p []byte) (int, error) {
 // ReadFrom lets io.Copy hand the file the source directly (copy_file_range
 // or splice when the source is a file or socket).
 func (w *localWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.f == nil {
+		if err := w.spill(); err != nil {
+			return 0, err
+		}
+	}
 	n, err := io.Copy(w.f, r)
 	w.n += n
 	return n, err
@@ -117,6 +154,9 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		return err
 	}
 	dir := filepath.Dir(dst)
+	if w.f == nil {
+		return w.l.placeSmall(dst, w.small)
+	}
 	if _, err := os.Stat(dst); err == nil {
 		// Identical content is already there: keep one copy. Its writer may
 		// not have made its entry durable yet, so wait for a sync of it.
@@ -160,8 +200,69 @@ func (w *localWriter) Abort() error {
 }
 
 func (w *localWriter) discard() {
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.small = nil
+	if w.f != nil {
+		w.f.Close()
+		os.Remove(w.f.Name())
+	}
+}
+
+// placeSmall writes a small blob straight to its final name: one file
+// created instead of a temp file plus a rename. A crash midway leaves a
+// partial file under the name, but nothing references it yet (references
+// are committed after Commit returns), and the gateway's recovery removes
+// unreferenced blobs before serving.
+func (l *Local) placeSmall(dst string, data []byte) error {
+	if err := l.writeSmall(dst, data); err != nil {
+		return err
+	}
+	// Ours or an identical writer's, the bytes are synced; the entry is
+	// made durable with its neighbours'.
+	if err := l.dirs.sync(filepath.Dir(dst)); err != nil {
+		return fmt.Errorf("local store: sync dir: %w", err)
+	}
+	return nil
+}
+
+// writeSmall creates dst with data and syncs it, unless it exists: then the
+// identical content is already complete, as its writer held the stripe
+// until its bytes were synced.
+func (l *Local) writeSmall(dst string, data []byte) error {
+	mu := &l.placing[stripeByte(filepath.Base(dst))%byte(len(l.placing))]
+	mu.Lock()
+	defer mu.Unlock()
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+			f, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("local store: place blob: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = unix.Fdatasync(int(f.Fd()))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("local store: write blob: %w", err)
+	}
+	return nil
+}
+
+func stripeByte(name string) byte {
+	var h byte
+	for i := 0; i < len(name); i++ {
+		h = h*31 + name[i]
+	}
+	return h
 }
 
 // Open reads n bytes of blob name from off (n < 0: to the end).

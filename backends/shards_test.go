@@ -244,17 +244,22 @@ func runShardSuite(t *testing.T, newH func(testing.TB) shardHarness) {
 			putBlob(t, h.store, small)
 			putBlob(t, h.store, big)
 		}
-		// Concurrent writers of the same content.
+		// Concurrent writers of the same content, small (held in memory by
+		// Local and written straight to its name) and big (a temp file).
 		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for range 4 {
+		errs := make(chan error, 8)
+		for i := range 8 {
+			data := big
+			if i%2 == 0 {
+				data = small
+			}
 			wg.Go(func() {
 				w, err := h.store.Create(ctx)
 				if err == nil {
-					_, err = w.Write(big)
+					_, err = w.Write(data)
 				}
 				if err == nil {
-					err = w.Commit(ctx, blobName(big))
+					err = w.Commit(ctx, blobName(data))
 				}
 				errs <- err
 			})
@@ -280,6 +285,44 @@ func runShardSuite(t *testing.T, newH func(testing.TB) shardHarness) {
 		}
 	})
 
+	t.Run("ManyWrites", func(t *testing.T) {
+		// A blob written in pieces that outgrow the in-memory size midway,
+		// and one that stays small; aborted blobs leave nothing.
+		h := newH(t)
+		for _, n := range []int{100 << 10, 300 << 10, 3 << 10} {
+			data := genData(uint64(n), n)
+			w, err := h.store.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := 0; off < n; off += 64 << 10 {
+				if _, err := w.Write(data[off:min(off+64<<10, n)]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Commit(ctx, blobName(data)); err != nil {
+				t.Fatal(err)
+			}
+			if got := readBlob(t, h.store, blobName(data), 0, -1); !bytes.Equal(got, data) {
+				t.Fatalf("%d-byte blob differs", n)
+			}
+			a, err := h.store.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Write(genData(uint64(n)+1, n))
+			if err := a.Abort(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := listNames(t, h.store); len(got) != 3 {
+			t.Fatalf("list = %q", got)
+		}
+		if tmp := h.temps(t); len(tmp) != 0 {
+			t.Fatalf("temp left: %q", tmp)
+		}
+	})
+
 	t.Run("BadNames", func(t *testing.T) {
 		h := newH(t)
 		for _, name := range []string{"short", "Full/../../../etc/passwd", "..FullABCDEF", "Full.ABCDEFGH", "Full\x00ABCDEFGH", strings.Repeat("A", 201)} {
@@ -288,6 +331,13 @@ func runShardSuite(t *testing.T, newH func(testing.TB) shardHarness) {
 				t.Fatal(err)
 			}
 			w.Write(genData(3, 6<<20))
+			if err := w.Commit(ctx, name); err == nil {
+				t.Errorf("commit as %q succeeded", name)
+			}
+			if w, err = h.store.Create(ctx); err != nil {
+				t.Fatal(err)
+			}
+			w.Write(genData(4, 10))
 			if err := w.Commit(ctx, name); err == nil {
 				t.Errorf("commit as %q succeeded", name)
 			}

@@ -199,13 +199,21 @@ func TestRecoverySweepsTempAndOrphans(t *testing.T) {
 	require.NoError(t, w.Commit(ctx, orphan))
 	tmp, err := f.store.Create(ctx)
 	require.NoError(t, err)
-	tmp.Write([]byte("half"))
+	tmp.Write(bytes.Repeat([]byte("half"), 64<<10)) // large enough for a temp file
+	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+	require.Len(t, ents, 1)
+	// A small blob is written straight to its name: a crash mid-write
+	// leaves a partial one there, unreferenced.
+	partial := FullHash(bytes.Repeat([]byte{8}, 32))
+	pdir := filepath.Join(f.store.Root(), "blocks", partial[4:6])
+	require.NoError(t, os.MkdirAll(pdir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pdir, partial), []byte("par"), 0o644))
 	require.NoError(t, f.cat.Close())
 
 	f = open(t, dir)
 	defer f.cat.Close()
 	assert.Equal(t, []string{kept.FileHash}, f.blobs(t))
-	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+	ents, _ = os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
 	assert.Empty(t, ents)
 	o, err := f.svc.ObjectByKey(ctx, "bkt", "p/kept")
 	require.NoError(t, err)
