@@ -13,8 +13,14 @@ import (
 // optional checksum on another, so that reading, writing and both hashes
 // overlap on different cores. A body that fits in one buffer is hashed in
 // place; goroutines would cost more than they save.
-func copyHashed(dst io.Writer, src io.Reader, d *digester) (int64, error) {
+//
+// size is the body's announced length (-1 if unknown): a small body gets a
+// small first buffer, not a megabyte to clear and hand back.
+func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, error) {
 	first := getBuf()
+	if size >= 0 && size < smallChunk {
+		first = getSmallBuf()
+	}
 	n, err := fill(src, first.b)
 	if err == io.EOF {
 		defer first.release()
@@ -103,12 +109,28 @@ type chunk struct {
 	b    []byte
 	n    int
 	refs atomic.Int32
+	pool *sync.Pool
 }
 
-var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, 1<<20)} }}
+// smallChunk is the buffer size for bodies announced smaller than it.
+const smallChunk = 64 << 10
 
-func getBuf() *chunk {
-	c := chunkPool.Get().(*chunk)
+var (
+	chunkPool      sync.Pool
+	smallChunkPool sync.Pool
+)
+
+func init() {
+	chunkPool.New = func() any { return &chunk{b: make([]byte, 1<<20), pool: &chunkPool} }
+	smallChunkPool.New = func() any { return &chunk{b: make([]byte, smallChunk), pool: &smallChunkPool} }
+}
+
+func getBuf() *chunk { return takeChunk(&chunkPool) }
+
+func getSmallBuf() *chunk { return takeChunk(&smallChunkPool) }
+
+func takeChunk(p *sync.Pool) *chunk {
+	c := p.Get().(*chunk)
 	c.refs.Store(1)
 	return c
 }
@@ -117,6 +139,6 @@ func getBuf() *chunk {
 func (c *chunk) release() {
 	if c.refs.Add(-1) == 0 {
 		c.n = 0
-		chunkPool.Put(c)
+		c.pool.Put(c)
 	}
 }

@@ -19,18 +19,17 @@ import (
 
 func TestCopyHashedMatchesDirectDigests(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{0, 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3<<20 + 12345} {
+	for _, n := range []int{0, 1, 4096, smallChunk, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3<<20 + 12345} {
 		data := make([]byte, n)
 		for i := range data {
 			data[i] = byte(r.Uint32())
 		}
-		for _, src := range []struct {
-			name string
-			r    func() *bytes.Reader
-		}{{"whole", func() *bytes.Reader { return bytes.NewReader(data) }}} {
+		// The announced size picks the first buffer; a wrong one (too small)
+		// must not change the result.
+		for _, size := range []int64{-1, int64(n), 0, 100} {
 			var dst bytes.Buffer
 			d := newDigester(ChecksumCRC32)
-			got, err := copyHashed(&dst, iotest.HalfReader(src.r()), d)
+			got, err := copyHashed(&dst, iotest.HalfReader(bytes.NewReader(data)), d, size)
 			require.NoError(t, err)
 			assert.Equal(t, int64(n), got)
 			assert.Equal(t, int64(n), d.n)
@@ -47,7 +46,7 @@ func TestCopyHashedMatchesDirectDigests(t *testing.T) {
 
 func TestCopyHashedPassesErrorsOn(t *testing.T) {
 	d := newDigester("")
-	_, err := copyHashed(&bytes.Buffer{}, iotest.TimeoutReader(bytes.NewReader(make([]byte, 3<<20))), d)
+	_, err := copyHashed(&bytes.Buffer{}, iotest.TimeoutReader(bytes.NewReader(make([]byte, 3<<20))), d, -1)
 	assert.ErrorIs(t, err, iotest.ErrTimeout)
 }
 
@@ -55,7 +54,7 @@ func TestCopyHashedKeepsUnexpectedEOF(t *testing.T) {
 	for _, n := range []int{10, 2 << 20} {
 		d := newDigester("")
 		r := io.MultiReader(bytes.NewReader(make([]byte, n)), iotest.ErrReader(io.ErrUnexpectedEOF))
-		_, err := copyHashed(&bytes.Buffer{}, r, d)
+		_, err := copyHashed(&bytes.Buffer{}, r, d, -1)
 		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a cut-off body of %d bytes must fail", n)
 	}
 }

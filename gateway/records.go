@@ -116,6 +116,9 @@ type partRec struct {
 }
 
 func enc(v any) []byte {
+	if r, ok := v.(binaryRecord); ok {
+		return encodeBin(r)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("gateway: encode record: " + err.Error()) // only our own plain structs get here
@@ -125,6 +128,11 @@ func enc(v any) []byte {
 
 func dec[T any](b []byte) (T, error) {
 	var v T
+	if len(b) > 0 && b[0] == recBinary {
+		if d, ok := any(&v).(binaryDecoder); ok {
+			return v, decodeBin(b[1:], d)
+		}
+	}
 	err := json.Unmarshal(b, &v)
 	return v, err
 }

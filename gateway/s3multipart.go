@@ -377,7 +377,7 @@ func (s *Service) digestBlocks(ctx context.Context, space int64, blocks []Block,
 	}
 	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
 	defer r.Close()
-	if _, err := copyHashed(io.Discard, r, d); err != nil {
+	if _, err := copyHashed(io.Discard, r, d, -1); err != nil {
 		return nil, wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
 	}
 	return d, nil

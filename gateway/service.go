@@ -330,7 +330,7 @@ func (s *Service) stage(ctx context.Context, spaceID int64, body io.Reader, size
 		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
 	}
 	d := newDigester(algo)
-	n, err := copyHashed(w, body, d)
+	n, err := copyHashed(w, body, d, size)
 	if err == nil && size >= 0 && n != size {
 		err = errorf(CodeIncompleteBody, "the body has %d bytes but %d were announced", n, size)
 	}

@@ -93,6 +93,8 @@ type Verifier struct {
 	Keys    KeyLookup
 	Now     func() time.Time // nil = time.Now
 	MaxSkew time.Duration    // 0 = 15 minutes
+
+	keys signingKeys
 }
 
 const (

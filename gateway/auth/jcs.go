@@ -109,7 +109,7 @@ func (v *Verifier) jcsHeader(r *http.Request, authz string, params []queryParam,
 	if unsignedAmzHeader(r, a.signedHeaders) != "" {
 		return Identity{}, headersNotSigned()
 	}
-	m, ok := verifyV4(r, a, secret, jcsPaths(r), canonicalQuery(params, ""), []string{payload})
+	m, ok := v.verifyV4(r, a, secret, jcsPaths(r), canonicalQuery(params, ""), []string{payload})
 	if !ok {
 		return Identity{}, signatureMismatch()
 	}
@@ -157,7 +157,7 @@ func (v *Verifier) jcsQuery(r *http.Request, params []queryParam) (Identity, *Er
 		return Identity{}, headersNotSigned()
 	}
 	payloads := []string{unsignedPayload, "", emptySHA256}
-	if _, ok := verifyV4(r, a, secret, jcsPaths(r), canonicalQuery(params, "X-Amz-Signature"), payloads); !ok {
+	if _, ok := v.verifyV4(r, a, secret, jcsPaths(r), canonicalQuery(params, "X-Amz-Signature"), payloads); !ok {
 		return Identity{}, signatureMismatch()
 	}
 	if err := v.checkPresignedWindow(a.t, validity); err != nil {

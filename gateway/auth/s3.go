@@ -180,7 +180,7 @@ func (v *Verifier) s3V4Header(r *http.Request, authz string, params []queryParam
 	if unsignedAmzHeader(r, a.signedHeaders) != "" {
 		return Identity{}, headersNotSigned()
 	}
-	m, ok := verifyV4(r, a, secret, s3Paths(r), canonicalQuery(params, ""), []string{payload})
+	m, ok := v.verifyV4(r, a, secret, s3Paths(r), canonicalQuery(params, ""), []string{payload})
 	if !ok {
 		return Identity{}, signatureMismatch()
 	}
@@ -245,7 +245,7 @@ func (v *Verifier) s3V4Query(r *http.Request, params []queryParam) (Identity, *E
 	if unsignedAmzHeader(r, a.signedHeaders) != "" {
 		return Identity{}, headersNotSigned()
 	}
-	m, ok := verifyV4(r, a, secret, s3Paths(r), canonicalQuery(params, "X-Amz-Signature"), []string{payload})
+	m, ok := v.verifyV4(r, a, secret, s3Paths(r), canonicalQuery(params, "X-Amz-Signature"), []string{payload})
 	if !ok {
 		return Identity{}, signatureMismatch()
 	}

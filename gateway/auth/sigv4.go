@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -218,6 +219,35 @@ func signingKey(secret, date, region, service string) []byte {
 	return hmacSHA256(k, scopeTerminal)
 }
 
+// signingKeys remembers derived signing keys: a client signs every request
+// of a day with the same one, and deriving it is four HMACs.
+type signingKeys struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// maxSigningKeys bounds the cache; it is emptied when full, which costs
+// only a re-derivation per key.
+const maxSigningKeys = 1024
+
+func (c *signingKeys) get(secret, date, region, service string) []byte {
+	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	c.mu.Lock()
+	k, ok := c.m[id]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = signingKey(secret, date, region, service)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxSigningKeys {
+		c.m = make(map[string][]byte)
+	}
+	c.m[id] = k
+	c.mu.Unlock()
+	return k
+}
+
 func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
@@ -242,8 +272,8 @@ type v4Match struct {
 // re-encoded, whether a default port was dropped from Host, which payload
 // placeholder a presigner used); every candidate describes the same request as
 // the gateway will interpret it, so accepting any of them grants nothing more.
-func verifyV4(r *http.Request, a *v4Auth, secret string, paths []string, query string, payloads []string) (v4Match, bool) {
-	key := signingKey(secret, a.scopeDate, a.region, a.service)
+func (v *Verifier) verifyV4(r *http.Request, a *v4Auth, secret string, paths []string, query string, payloads []string) (v4Match, bool) {
+	key := v.keys.get(secret, a.scopeDate, a.region, a.service)
 	scope := a.scope()
 	for _, host := range hostCandidates(r) {
 		headers := canonicalHeaders(r, a.signedHeaders, host)
