@@ -3,6 +3,8 @@ package backends
 import (
 	"os"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // groupSync makes the entries of many files renamed into one directory
@@ -10,7 +12,9 @@ import (
 // that started after its call, and one caller runs it for all who are
 // waiting (group commit). Each file's own data is synced by its writer.
 type groupSync struct {
-	f *os.File // the directory
+	f *os.File // the directory, or a file (see newDataSync)
+	// data syncs with fdatasync: the file's bytes and size, not its times.
+	data bool
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -18,6 +22,13 @@ type groupSync struct {
 	completed uint64
 	running   bool
 	err       error
+}
+
+// newDataSync groups fdatasyncs of a file that many writers append to.
+func newDataSync(f *os.File) *groupSync {
+	g := &groupSync{f: f, data: true}
+	g.cond = sync.NewCond(&g.mu)
+	return g
 }
 
 func newGroupSync(dir string) (*groupSync, error) {
@@ -45,7 +56,12 @@ func (g *groupSync) Sync() error {
 		g.started++
 		gen := g.started
 		g.mu.Unlock()
-		err := g.f.Sync()
+		var err error
+		if g.data {
+			err = unix.Fdatasync(int(g.f.Fd()))
+		} else {
+			err = g.f.Sync()
+		}
 		g.mu.Lock()
 		g.running = false
 		g.completed, g.err = gen, err

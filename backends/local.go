@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -26,10 +25,8 @@ type Local struct {
 	root string
 	// dirs group the directory fsyncs of concurrently placed blobs.
 	dirs dirSyncs
-	// placing serialises, per name stripe, writing a small blob straight
-	// to its final name: a second writer of the same content must not find
-	// the name before the first has made the bytes durable.
-	placing [64]sync.Mutex
+	// packs hold the small blobs (see packs).
+	packs *packs
 }
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
@@ -43,7 +40,11 @@ func NewLocal(dir string) (*Local, error) {
 			return nil, fmt.Errorf("local store: %w", err)
 		}
 	}
-	return &Local{root: abs}, nil
+	p, err := openPacks(filepath.Join(abs, "packs"))
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{root: abs, packs: p}, nil
 }
 
 // Root is the store's directory.
@@ -68,7 +69,7 @@ type BlobWriter interface {
 }
 
 // smallBlob is the size up to which a blob is held in memory until its
-// name is known and then written once, straight to its place.
+// name is known and then appended to a pack.
 const smallBlob = 128 << 10
 
 // Create starts a new blob. Its bytes stay in memory while they are few;
@@ -155,7 +156,10 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 	}
 	dir := filepath.Dir(dst)
 	if w.f == nil {
-		return w.l.placeSmall(dst, w.small)
+		if err := w.l.packs.put(name, w.small); err != nil {
+			return fmt.Errorf("local store: %w", err)
+		}
+		return nil
 	}
 	if _, err := os.Stat(dst); err == nil {
 		// Identical content is already there: keep one copy. Its writer may
@@ -207,69 +211,14 @@ func (w *localWriter) discard() {
 	}
 }
 
-// placeSmall writes a small blob straight to its final name: one file
-// created instead of a temp file plus a rename. A crash midway leaves a
-// partial file under the name, but nothing references it yet (references
-// are committed after Commit returns), and the gateway's recovery removes
-// unreferenced blobs before serving.
-func (l *Local) placeSmall(dst string, data []byte) error {
-	if err := l.writeSmall(dst, data); err != nil {
-		return err
-	}
-	// Ours or an identical writer's, the bytes are synced; the entry is
-	// made durable with its neighbours'.
-	if err := l.dirs.sync(filepath.Dir(dst)); err != nil {
-		return fmt.Errorf("local store: sync dir: %w", err)
-	}
-	return nil
-}
-
-// writeSmall creates dst with data and syncs it, unless it exists: then the
-// identical content is already complete, as its writer held the stripe
-// until its bytes were synced.
-func (l *Local) writeSmall(dst string, data []byte) error {
-	mu := &l.placing[stripeByte(filepath.Base(dst))%byte(len(l.placing))]
-	mu.Lock()
-	defer mu.Unlock()
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
-			f, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		}
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("local store: place blob: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = unix.Fdatasync(int(f.Fd()))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(dst)
-		return fmt.Errorf("local store: write blob: %w", err)
-	}
-	return nil
-}
-
-func stripeByte(name string) byte {
-	var h byte
-	for i := 0; i < len(name); i++ {
-		h = h*31 + name[i]
-	}
-	return h
-}
-
 // Open reads n bytes of blob name from off (n < 0: to the end).
 func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
 	p, err := l.blobPath(name)
 	if err != nil {
 		return nil, err
+	}
+	if rc, ok, err := l.packs.open(name, off, n); ok || err != nil {
+		return rc, err
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -310,6 +259,9 @@ func (l *Local) Stat(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if _, _, n, ok := l.packs.lookup(name); ok {
+		return n, nil
+	}
 	st, err := os.Stat(p)
 	if err != nil {
 		return 0, err
@@ -323,6 +275,11 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// A blob is in a pack or in a file of its own; written by an older
+	// version, the same content may be in both.
+	if _, err := l.packs.remove(name); err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("local store: remove blob: %w", err)
 	}
@@ -331,6 +288,13 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 
 // List calls fn with the name of every blob in the store.
 func (l *Local) List(ctx context.Context, fn func(name string) error) error {
+	packed := map[string]bool{}
+	for _, name := range l.packs.names() {
+		packed[name] = true
+		if err := fn(name); err != nil {
+			return err
+		}
+	}
 	return filepath.WalkDir(filepath.Join(l.root, "blocks"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -338,7 +302,7 @@ func (l *Local) List(ctx context.Context, fn func(name string) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() {
+		if d.IsDir() || packed[d.Name()] {
 			return nil
 		}
 		return fn(d.Name())
@@ -346,8 +310,12 @@ func (l *Local) List(ctx context.Context, fn func(name string) error) error {
 }
 
 // SweepTemp removes temp files older than age: left by writes that a crash
-// or a cut connection never finished.
+// or a cut connection never finished. It also compacts the packs, the other
+// debris of deletes: both are what garbage collection is for.
 func (l *Local) SweepTemp(ctx context.Context, age time.Duration) (int, error) {
+	if _, err := l.packs.compact(); err != nil {
+		return 0, fmt.Errorf("local store: %w", err)
+	}
 	dir := filepath.Join(l.root, "tmp")
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -59,8 +59,21 @@ func TestShardsLocal(t *testing.T) {
 			t.Fatal(err)
 		}
 		return shardHarness{
-			store:      l,
-			blobs:      func(t testing.TB) []string { return diskFilesUnder(t, filepath.Join(dir, "blocks")) },
+			store: l,
+			// Blob files, and the blobs a fresh reader finds in the packs:
+			// what is at rest, in the layout blocks/<name[4:6]>/<name>.
+			blobs: func(t testing.TB) []string {
+				files := diskFilesUnder(t, filepath.Join(dir, "blocks"))
+				p, err := openPacks(filepath.Join(dir, "packs"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range p.names() {
+					files = append(files, filepath.Join(dir, "blocks", n[4:6], n))
+				}
+				sort.Slice(files, func(i, j int) bool { return filepath.Base(files[i]) < filepath.Base(files[j]) })
+				return files
+			},
 			temps:      func(t testing.TB) []string { return diskFilesUnder(t, filepath.Join(dir, "tmp")) },
 			plantStale: func(t testing.TB) { os.WriteFile(filepath.Join(dir, "tmp", "put-stale"), []byte("x"), 0o644) },
 		}

@@ -202,8 +202,8 @@ func TestRecoverySweepsTempAndOrphans(t *testing.T) {
 	tmp.Write(bytes.Repeat([]byte("half"), 64<<10)) // large enough for a temp file
 	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
 	require.Len(t, ents, 1)
-	// A small blob is written straight to its name: a crash mid-write
-	// leaves a partial one there, unreferenced.
+	// A blob file cut short by a crash (as an older version wrote small
+	// blobs straight to their names), unreferenced.
 	partial := FullHash(bytes.Repeat([]byte{8}, 32))
 	pdir := filepath.Join(f.store.Root(), "blocks", partial[4:6])
 	require.NoError(t, os.MkdirAll(pdir, 0o755))

@@ -94,14 +94,7 @@ func TestJCSCutOffUpload(t *testing.T) {
 	// Nothing is left in the blob store but what is referenced: "after" is
 	// the only object with bytes.
 	c.uploadOK(pid, fileData{"after", []byte("after restart")})
-	var blobs int
-	require.NoError(t, filepath.WalkDir(filepath.Join(s.DataDir, "spaces", "default", "blocks"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			blobs++
-		}
-		return err
-	}))
-	require.Equal(t, 1, blobs)
+	require.Len(t, blobsAtRest(t, s), 1)
 }
 
 func TestJCSPersistence(t *testing.T) {

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -23,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"jcsgw"
+	"jcsgw/backends"
 	"jcsgw/gateway"
 )
 
@@ -115,27 +117,46 @@ func (b *stalledBody) Read([]byte) (int, error) {
 	return 0, io.ErrUnexpectedEOF
 }
 
-// store lists what the default user space holds: blobs (relative paths
-// under blocks/) and temp files.
+// store lists what the default user space holds at rest: blob names (in
+// files of their own or in packs, read afresh from disk) and temp files.
 func store(t testing.TB, s *Server) (blobs, temps []string) {
 	t.Helper()
-	root := filepath.Join(s.DataDir, "spaces", "default")
-	blocks := filepath.Join(root, "blocks")
-	require.NoError(t, filepath.WalkDir(blocks, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(blocks, p)
-		blobs = append(blobs, rel)
-		return nil
-	}))
-	ents, err := os.ReadDir(filepath.Join(root, "tmp"))
+	blobs = blobsAtRest(t, s)
+	ents, err := os.ReadDir(filepath.Join(s.DataDir, "spaces", "default", "tmp"))
 	require.NoError(t, err)
 	for _, e := range ents {
 		temps = append(temps, e.Name())
 	}
-	slices.Sort(blobs)
 	return blobs, temps
+}
+
+// defaultBlob reads a blob of the default user space as a second reader of
+// its directory finds it; ok is false when it is not there.
+func defaultBlob(t testing.TB, s *Server, name string) (data []byte, ok bool) {
+	t.Helper()
+	l, err := backends.NewLocal(filepath.Join(s.DataDir, "spaces", "default"))
+	require.NoError(t, err)
+	rc, err := l.Open(context.Background(), name, 0, -1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
+	require.NoError(t, err)
+	defer rc.Close()
+	data, err = io.ReadAll(rc)
+	require.NoError(t, err)
+	return data, true
+}
+
+// blobsAtRest lists the blobs of the default user space as a second reader
+// of its directory finds them: what a restart would find.
+func blobsAtRest(t testing.TB, s *Server) []string {
+	t.Helper()
+	l, err := backends.NewLocal(filepath.Join(s.DataDir, "spaces", "default"))
+	require.NoError(t, err)
+	var names []string
+	require.NoError(t, l.List(context.Background(), func(name string) error { names = append(names, name); return nil }))
+	slices.Sort(names)
+	return names
 }
 
 // nothingStored returns a check that the store holds exactly the blobs it

@@ -653,7 +653,6 @@ func TestSpaceAffinityPlacement(t *testing.T) {
 	parts := []formPart{filesPart("c/late.bin", inCloud[:1000]), infoPart(map[string]any{"packageID": pkg, "affinity": s3ID})}
 	late := checkObjects(t, e.noSecret(e.c.form("/v1/object/upload", parts...)).ok()["uploadeds"])[0]
 
-	defDir := filepath.Join(e.srv.DataDir, "spaces", "default")
 	requireFile := func(p string, want []byte) {
 		t.Helper()
 		got, err := os.ReadFile(p)
@@ -666,8 +665,13 @@ func TestSpaceAffinityPlacement(t *testing.T) {
 		require.ErrorIs(t, err, fs.ErrNotExist, "%s exists", p)
 	}
 	// Local space: the blob under rootPath/workingDir/blocks, nowhere else.
+	requireNotDefault := func(name string) {
+		t.Helper()
+		_, ok := defaultBlob(t, e.srv, name)
+		require.False(t, ok, "%s is in the default space", name)
+	}
 	requireFile(blobPath(filepath.Join(locRoot, "wd"), ol.FileHash), inLocal)
-	requireNoFile(blobPath(defDir, ol.FileHash))
+	requireNotDefault(ol.FileHash)
 	_, ok := e.cloud.object(blobPath("jcs", ol.FileHash))
 	require.False(t, ok)
 	// S3 space: a key under workingDir/blocks in the cloud bucket.
@@ -677,11 +681,13 @@ func TestSpaceAffinityPlacement(t *testing.T) {
 	got, ok = e.cloud.object(blobPath("jcs", late.FileHash))
 	require.True(t, ok)
 	require.Equal(t, inCloud[:1000], got)
-	requireNoFile(blobPath(defDir, oc.FileHash))
-	requireNoFile(blobPath(defDir, late.FileHash))
+	requireNotDefault(oc.FileHash)
+	requireNotDefault(late.FileHash)
 	requireNoFile(blobPath(filepath.Join(locRoot, "wd"), oc.FileHash))
 	// Default: the data dir.
-	requireFile(blobPath(defDir, od.FileHash), inDefault)
+	got, ok = defaultBlob(t, e.srv, od.FileHash)
+	require.True(t, ok)
+	require.Equal(t, inDefault, got)
 	require.Equal(t, []string{blobPath("jcs", late.FileHash), blobPath("jcs", oc.FileHash)}, sortedStrings(e.cloud.keys("")))
 
 	// Reads through /v1 and through the S3 front, from each space.

@@ -1,0 +1,467 @@
+package backends
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// packs keeps small blobs as records appended to a few large files, so that
+// a small write creates no file and no directory entry, and the writers of
+// one moment share a single fdatasync of the file they appended to (group
+// commit). A file per blob costs a create, an fsync and a directory fsync
+// each, which made those the bulk of a small PUT.
+//
+// A pack is packs/<seq>.pack: records of a 16-byte header (magic, kind,
+// name length, data length, CRC-32C of name and data), the name, the data.
+// A put record places a blob, a delete record removes the name again; the
+// last record of a name wins, in the order of the packs' sequence numbers.
+// The index of names is kept in memory and rebuilt from the packs at open.
+//
+// Records are written in file order under the store's lock, so a record
+// that fails its check at open (a crash tore it) was never covered by a
+// completed sync, and neither was anything after it: reading stops there.
+// New records always go to a fresh pack after open.
+//
+// Delete records are not synced: a delete lost in a crash brings back a
+// blob that nothing references, which the gateway's recovery removes. Space
+// comes back when a pack holds no live blob any more (it is removed) or
+// through compact, which copies the live blobs of mostly-dead packs forward.
+type packs struct {
+	dir string
+
+	mu     sync.Mutex
+	index  map[string]packLoc
+	files  map[uint32]*packFile
+	active *packFile
+	next   uint32 // sequence number of the next pack
+}
+
+type packFile struct {
+	seq  uint32
+	path string
+	f    *os.File // open for appending records; nil for packs read at open
+	gs   *groupSync
+	size int64 // bytes of records
+	live int64 // bytes of data still indexed
+	// users are writers waiting for a sync of f; a retired pack's file is
+	// closed when the last of them is done.
+	users   int
+	retired bool
+}
+
+type packLoc struct {
+	pack *packFile
+	off  int64 // of the data
+	n    int64
+}
+
+const (
+	packMagic      = 0x4a504b31 // "JPK1"
+	packHeaderSize = 16
+	recPut         = 1
+	recDelete      = 2
+	// packTarget is the size at which a new pack is started.
+	packTarget = 64 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func openPacks(dir string) (*packs, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("packs: %w", err)
+	}
+	p := &packs{dir: dir, index: map[string]packLoc{}, files: map[uint32]*packFile{}, next: 1}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("packs: %w", err)
+	}
+	var seqs []uint32
+	for _, e := range ents {
+		s, ok := strings.CutSuffix(e.Name(), ".pack")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			continue
+		}
+		seqs = append(seqs, uint32(n))
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		if err := p.load(seq); err != nil {
+			return nil, err
+		}
+		p.next = seq + 1
+	}
+	// Opening changes nothing on disk (a second reader may look while the
+	// owner runs); packs left without a live blob go at the next compact.
+	return p, nil
+}
+
+func (p *packs) packPath(seq uint32) string {
+	return filepath.Join(p.dir, fmt.Sprintf("%010d.pack", seq))
+}
+
+// load reads one pack's records into the index.
+func (p *packs) load(seq uint32) error {
+	pf := &packFile{seq: seq, path: p.packPath(seq)}
+	f, err := os.Open(pf.path)
+	if err != nil {
+		return fmt.Errorf("packs: %w", err)
+	}
+	defer f.Close()
+	p.files[seq] = pf
+	r := bufio.NewReaderSize(f, 1<<20)
+	var (
+		hdr [packHeaderSize]byte
+		buf []byte
+		off int64
+	)
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			break // the end, or a torn header
+		}
+		kind, nameLen := hdr[4], int(hdr[5])
+		dataLen := int64(binary.BigEndian.Uint32(hdr[8:]))
+		if binary.BigEndian.Uint32(hdr[:]) != packMagic || (kind != recPut && kind != recDelete) || nameLen == 0 {
+			break
+		}
+		if need := nameLen + int(dataLen); cap(buf) < need {
+			buf = make([]byte, need)
+		}
+		body := buf[:nameLen+int(dataLen)]
+		if _, err := io.ReadFull(r, body); err != nil {
+			break
+		}
+		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(hdr[12:]) {
+			break
+		}
+		name := string(body[:nameLen])
+		if old, ok := p.index[name]; ok {
+			old.pack.live -= old.n
+			delete(p.index, name)
+		}
+		if kind == recPut {
+			loc := packLoc{pack: pf, off: off + packHeaderSize + int64(nameLen), n: dataLen}
+			p.index[name] = loc
+			pf.live += dataLen
+		}
+		off += packHeaderSize + int64(len(body))
+	}
+	pf.size = off
+	return nil
+}
+
+func appendRecord(b []byte, kind byte, name string, data []byte) []byte {
+	var hdr [packHeaderSize]byte
+	binary.BigEndian.PutUint32(hdr[:], packMagic)
+	hdr[4], hdr[5] = kind, byte(len(name))
+	binary.BigEndian.PutUint32(hdr[8:], uint32(len(data)))
+	crc := crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, data)
+	binary.BigEndian.PutUint32(hdr[12:], crc)
+	b = append(b, hdr[:]...)
+	b = append(b, name...)
+	return append(b, data...)
+}
+
+// activeLocked returns the pack that takes new records, starting one when
+// there is none or the current one is full. p.mu is held.
+func (p *packs) activeLocked() (*packFile, error) {
+	if p.active != nil && p.active.size < packTarget {
+		return p.active, nil
+	}
+	seq := p.next
+	path := p.packPath(seq)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("packs: new pack: %w", err)
+	}
+	// The pack's own entry must be durable before any record in it counts.
+	if err := syncDir(p.dir); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("packs: sync dir: %w", err)
+	}
+	p.next++
+	old := p.active
+	pf := &packFile{seq: seq, path: path, f: f, gs: newDataSync(f)}
+	p.files[seq], p.active = pf, pf
+	if old != nil {
+		p.retireLocked(old)
+	}
+	return pf, nil
+}
+
+// retireLocked ends a pack's time as the active one: it is removed if no
+// live blob is left in it, and its file is closed once no writer waits for
+// its sync. Readers open packs by name and are not disturbed.
+func (p *packs) retireLocked(pf *packFile) {
+	pf.retired = true
+	if pf.live == 0 {
+		delete(p.files, pf.seq)
+		os.Remove(pf.path)
+	}
+	p.closeIfDoneLocked(pf)
+}
+
+func (p *packs) closeIfDoneLocked(pf *packFile) {
+	if pf.retired && pf.users == 0 && pf.f != nil {
+		pf.f.Close()
+		pf.f = nil
+	}
+}
+
+// syncPack waits for a sync of pf that covers what was written to it
+// before the caller took a use of it (pf.users++ under p.mu).
+func (p *packs) syncPack(pf *packFile) error {
+	err := pf.gs.Sync()
+	p.mu.Lock()
+	pf.users--
+	p.closeIfDoneLocked(pf)
+	p.mu.Unlock()
+	return err
+}
+
+// put makes data durable under name. Identical content already packed is
+// kept once; the caller still waits for a sync that covers it.
+func (p *packs) put(name string, data []byte) error {
+	if len(name) == 0 || len(name) > 255 || int64(len(data)) > 1<<31 {
+		return fmt.Errorf("packs: blob %q of %d bytes cannot be packed", name, len(data))
+	}
+	rec := appendRecord(make([]byte, 0, packHeaderSize+len(name)+len(data)), recPut, name, data)
+	p.mu.Lock()
+	if loc, ok := p.index[name]; ok {
+		pf := loc.pack
+		if pf.f == nil {
+			p.mu.Unlock()
+			return nil // in a pack no longer written to: synced already
+		}
+		pf.users++
+		p.mu.Unlock()
+		return p.syncPack(pf)
+	}
+	pf, err := p.activeLocked()
+	if err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	if _, err := pf.f.WriteAt(rec, pf.size); err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("packs: write: %w", err)
+	}
+	p.index[name] = packLoc{pack: pf, off: pf.size + packHeaderSize + int64(len(name)), n: int64(len(data))}
+	pf.size += int64(len(rec))
+	pf.live += int64(len(data))
+	pf.users++
+	p.mu.Unlock()
+	if err := p.syncPack(pf); err != nil {
+		// Not durable: forget it, so that nobody finds it as stored.
+		p.mu.Lock()
+		if loc, ok := p.index[name]; ok && loc.pack == pf {
+			delete(p.index, name)
+			pf.live -= loc.n
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("packs: sync: %w", err)
+	}
+	return nil
+}
+
+// lookup finds a packed blob.
+func (p *packs) lookup(name string) (path string, off, n int64, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	loc, ok := p.index[name]
+	if !ok {
+		return "", 0, 0, false
+	}
+	return loc.pack.path, loc.off, loc.n, true
+}
+
+// open reads n bytes of a packed blob from off (n < 0: to its end).
+func (p *packs) open(name string, off, n int64) (io.ReadCloser, bool, error) {
+	// A compaction may move the blob and remove its pack between the
+	// lookup and the open: then the index already points to the new place.
+	for range 3 {
+		path, at, size, ok := p.lookup(name)
+		if !ok {
+			return nil, false, nil
+		}
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, true, fmt.Errorf("packs: %w", err)
+		}
+		off = min(max(off, 0), size)
+		if n < 0 || n > size-off {
+			n = size - off
+		}
+		if _, err := f.Seek(at+off, io.SeekStart); err != nil {
+			f.Close()
+			return nil, true, fmt.Errorf("packs: %w", err)
+		}
+		return &fileSection{f: f, lr: io.LimitedReader{R: f, N: n}}, true, nil
+	}
+	return nil, true, fmt.Errorf("packs: blob %s keeps moving", name)
+}
+
+// remove drops a packed blob; it reports whether the name was packed.
+func (p *packs) remove(name string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	loc, ok := p.index[name]
+	if !ok {
+		return false, nil
+	}
+	delete(p.index, name)
+	loc.pack.live -= loc.n
+	if loc.pack != p.active && loc.pack.live == 0 {
+		// The pack holds nothing live: it goes, and with it the put.
+		delete(p.files, loc.pack.seq)
+		if err := os.Remove(loc.pack.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return true, fmt.Errorf("packs: remove pack: %w", err)
+		}
+		return true, nil
+	}
+	pf, err := p.activeLocked()
+	if err != nil {
+		return true, err
+	}
+	rec := appendRecord(nil, recDelete, name, nil)
+	if _, err := pf.f.WriteAt(rec, pf.size); err != nil {
+		return true, fmt.Errorf("packs: write: %w", err)
+	}
+	pf.size += int64(len(rec))
+	return true, nil
+}
+
+func (p *packs) names() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.index))
+	for name := range p.index {
+		out = append(out, name)
+	}
+	return out
+}
+
+// compact copies the live blobs of packs that are mostly dead into the
+// active pack, then removes those packs. It returns how many it removed.
+func (p *packs) compact() (int, error) {
+	p.mu.Lock()
+	var victims []*packFile
+	for _, pf := range p.files {
+		if pf != p.active && (pf.live == 0 || pf.live*2 < pf.size) {
+			victims = append(victims, pf)
+		}
+	}
+	p.mu.Unlock()
+	removed := 0
+	for _, v := range victims {
+		if err := p.evacuate(v); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// evacuate moves every live blob of pf to the active pack, durably, then
+// removes pf. Until the removal, both copies are valid and equal.
+func (p *packs) evacuate(pf *packFile) error {
+	f, err := os.Open(pf.path)
+	if err != nil {
+		return fmt.Errorf("packs: compact: %w", err)
+	}
+	defer f.Close()
+	p.mu.Lock()
+	var moving []string
+	for name, loc := range p.index {
+		if loc.pack == pf {
+			moving = append(moving, name)
+		}
+	}
+	p.mu.Unlock()
+	var syncs []*packFile
+	for _, name := range moving {
+		p.mu.Lock()
+		loc, ok := p.index[name]
+		if !ok || loc.pack != pf {
+			p.mu.Unlock()
+			continue // removed meanwhile
+		}
+		data := make([]byte, loc.n)
+		if _, err := f.ReadAt(data, loc.off); err != nil {
+			p.mu.Unlock()
+			return fmt.Errorf("packs: compact read: %w", err)
+		}
+		dst, err := p.activeLocked()
+		if err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		rec := appendRecord(nil, recPut, name, data)
+		if _, err := dst.f.WriteAt(rec, dst.size); err != nil {
+			p.mu.Unlock()
+			return fmt.Errorf("packs: compact write: %w", err)
+		}
+		pf.live -= loc.n
+		p.index[name] = packLoc{pack: dst, off: dst.size + packHeaderSize + int64(len(name)), n: loc.n}
+		dst.size += int64(len(rec))
+		dst.live += loc.n
+		if !slices.Contains(syncs, dst) {
+			dst.users++
+			syncs = append(syncs, dst)
+		}
+		p.mu.Unlock()
+	}
+	var syncErr error
+	for _, dst := range syncs {
+		if err := p.syncPack(dst); err != nil && syncErr == nil {
+			syncErr = fmt.Errorf("packs: compact sync: %w", err)
+		}
+	}
+	if syncErr != nil {
+		return syncErr
+	}
+	p.mu.Lock()
+	delete(p.files, pf.seq)
+	p.mu.Unlock()
+	if err := os.Remove(pf.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("packs: compact: %w", err)
+	}
+	return nil
+}
+
+func (p *packs) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active != nil {
+		a := p.active
+		p.active = nil
+		p.retireLocked(a)
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

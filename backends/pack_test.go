@@ -1,0 +1,289 @@
+package backends
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func packFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func readPacked(t *testing.T, p *packs, name string) []byte {
+	t.Helper()
+	rc, ok, err := p.open(name, 0, -1)
+	if err != nil || !ok {
+		t.Fatalf("open %s: ok=%v err=%v", name, ok, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checkPacked(t *testing.T, p *packs, want map[string][]byte) {
+	t.Helper()
+	names := p.names()
+	slices.Sort(names)
+	var wantNames []string
+	for n := range want {
+		wantNames = append(wantNames, n)
+	}
+	slices.Sort(wantNames)
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("names %q, want %q", names, wantNames)
+	}
+	for n, data := range want {
+		if got := readPacked(t, p, n); !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d bytes differ from the %d written", n, len(got), len(data))
+		}
+	}
+}
+
+func packName(i int) string { return fmt.Sprintf("Full%060d", i) }
+
+// What was put and not removed is found again by a fresh reader, whatever
+// the order of puts, removes and re-puts of the same name.
+func TestPacksReopen(t *testing.T) {
+	dir := t.TempDir()
+	p, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 50 {
+		data := genData(uint64(i), i*97)
+		if err := p.put(packName(i), data); err != nil {
+			t.Fatal(err)
+		}
+		want[packName(i)] = data
+	}
+	for i := 0; i < 50; i += 3 {
+		if ok, err := p.remove(packName(i)); !ok || err != nil {
+			t.Fatalf("remove %d: %v %v", i, ok, err)
+		}
+		delete(want, packName(i))
+	}
+	// Removed, then stored again: the later put wins.
+	if err := p.put(packName(3), []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	want[packName(3)] = []byte("again")
+	if ok, _ := p.remove("FullNeverStored"); ok {
+		t.Fatal("removed a name never stored")
+	}
+	checkPacked(t, p, want)
+	p.close()
+
+	q, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPacked(t, q, want)
+	// Ranges.
+	rc, _, err := q.open(packName(10), 5, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(b, want[packName(10)][5:12]) {
+		t.Fatalf("range read %q", b)
+	}
+}
+
+// A crash mid-append leaves a torn record at the end of the last pack: it
+// and what follows are ignored, everything before stays, and new records go
+// to a new pack.
+func TestPacksTornTail(t *testing.T) {
+	dir := t.TempDir()
+	p, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 5 {
+		data := genData(uint64(i), 1000)
+		if err := p.put(packName(i), data); err != nil {
+			t.Fatal(err)
+		}
+		want[packName(i)] = data
+	}
+	p.close()
+	files := packFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("pack files %q", files)
+	}
+	path := filepath.Join(dir, files[0])
+	st, _ := os.Stat(path)
+	good := st.Size()
+	for _, tail := range [][]byte{
+		appendRecord(nil, recPut, packName(9), genData(9, 500))[:300],         // cut short
+		corrupt(appendRecord(nil, recPut, packName(9), genData(9, 500)), 100), // bad checksum
+		make([]byte, 64), // zeros: never written
+	} {
+		if err := os.Truncate(path, good); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		f.Write(tail)
+		f.Write(appendRecord(nil, recPut, packName(10), []byte("after the tear")))
+		f.Close()
+		q, err := openPacks(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPacked(t, q, want)
+		if err := q.put(packName(11), []byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		if got := packFiles(t, dir); len(got) != 2 {
+			t.Fatalf("after a put, pack files %q", got)
+		}
+		q.remove(packName(11))
+		q.close()
+		for _, f := range packFiles(t, dir) {
+			if filepath.Join(dir, f) != path {
+				os.Remove(filepath.Join(dir, f))
+			}
+		}
+	}
+}
+
+func corrupt(b []byte, at int) []byte {
+	b[at] ^= 0xff
+	return b
+}
+
+// Deleting most of a pack's blobs and compacting moves the rest forward and
+// removes the pack; a pack with nothing live left is removed at once.
+func TestPacksCompaction(t *testing.T) {
+	dir := t.TempDir()
+	p, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 40 {
+		data := genData(uint64(i), 4096)
+		if err := p.put(packName(i), data); err != nil {
+			t.Fatal(err)
+		}
+		want[packName(i)] = data
+	}
+	p.close() // the next put starts a second pack
+	p, err = openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 40; i < 45; i++ {
+		data := genData(uint64(i), 4096)
+		if err := p.put(packName(i), data); err != nil {
+			t.Fatal(err)
+		}
+		want[packName(i)] = data
+	}
+	first := packFiles(t, dir)[0]
+	for i := range 40 {
+		if i%10 == 0 {
+			continue
+		}
+		p.remove(packName(i))
+		delete(want, packName(i))
+	}
+	n, err := p.compact()
+	if err != nil || n != 1 {
+		t.Fatalf("compact: %d %v", n, err)
+	}
+	if slices.Contains(packFiles(t, dir), first) {
+		t.Fatalf("compacted pack %s still there: %q", first, packFiles(t, dir))
+	}
+	checkPacked(t, p, want)
+	p.close()
+	q, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPacked(t, q, want)
+
+	// Everything in the (now inactive) pack removed: it goes at once.
+	for n := range want {
+		if _, err := q.remove(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.close()
+	if got := packFiles(t, dir); len(got) > 1 { // at most the last active one, holding delete records
+		t.Fatalf("pack files left: %q", got)
+	}
+	r, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPacked(t, r, map[string][]byte{})
+	if _, err := r.compact(); err != nil {
+		t.Fatal(err)
+	}
+	if got := packFiles(t, dir); len(got) != 0 {
+		t.Fatalf("dead packs not removed by compact: %q", got)
+	}
+}
+
+// Concurrent writers, identical and distinct, with readers and removers.
+func TestPacksConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	p, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 50 {
+				name := packName(w*1000 + i)
+				data := genData(uint64(w*1000+i), 100+i)
+				if err := p.put(name, data); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := p.put(packName(-1), []byte("shared")); err != nil {
+					t.Error(err)
+					return
+				}
+				if got := readPacked(t, p, name); !bytes.Equal(got, data) {
+					t.Errorf("%s differs", name)
+					return
+				}
+				if i%2 == 0 {
+					p.remove(name)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p.close()
+	q, err := openPacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(q.names()); got != 16*25+1 {
+		t.Fatalf("%d blobs after reopen, want %d", got, 16*25+1)
+	}
+}
