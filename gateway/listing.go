@@ -184,6 +184,26 @@ func (s *Service) ListByPath(ctx context.Context, in ListByPathInput) (ListByPat
 // ListKeys returns one page of an S3 listing of a bucket, in the byte order
 // of full keys across package boundaries.
 func (s *Service) ListKeys(ctx context.Context, bucket string, in ListKeysInput) (ListKeysResult, error) {
+	var objs []Object
+	res, err := s.ListKeysEach(ctx, bucket, in, func(o *Object) {
+		c := *o
+		if o.Checksum != nil {
+			ck := *o.Checksum
+			c.Checksum = &ck
+		}
+		objs = append(objs, c)
+	})
+	res.Objects = objs
+	return res, err
+}
+
+// ListKeysEach is ListKeys for a caller that consumes the page's objects as
+// they are read, in key order, so that a page is never held as a slice of
+// Objects (a 1000-key page of them is a large allocation to clear and
+// collect). The result's Objects stays empty. The *Object and what it
+// points to are reused from call to call: copy what is kept. fn runs inside
+// the catalog's read transaction: it must be quick and must not block.
+func (s *Service) ListKeysEach(ctx context.Context, bucket string, in ListKeysInput, fn func(*Object)) (ListKeysResult, error) {
 	res := ListKeysResult{}
 	err := s.view(ctx, func(tx catalog.Tx) error {
 		b, err := getBucketByName(tx, bucket)
@@ -194,7 +214,9 @@ func (s *Service) ListKeys(ctx context.Context, bucket string, in ListKeysInput)
 			return nil
 		}
 		p := &page{prefix: in.Prefix, delimiter: in.Delimiter, after: in.After, max: min(in.MaxKeys, MaxMaxKeys)}
-		pkgNames := map[int64]pkgRec{}
+		var pkgNames map[int64]pkgRec
+		var o Object
+		var ck Checksum
 		err = walk(tx, tKeyIdx, u64(b.ID), p, func(key string, v []byte) (bool, error) {
 			if len(v) == 0 { // an explicit package's folder marker
 				pkgName, _ := SplitKey(key)
@@ -202,26 +224,31 @@ func (s *Service) ListKeys(ctx context.Context, bucket string, in ListKeysInput)
 				if err != nil || !ok {
 					return false, err
 				}
-				res.Objects = append(res.Objects, markerObject(pk))
+				o = markerObject(pk)
+				fn(&o)
 				return true, nil
 			}
-			if o, ok := decListEntry(key, v); ok {
+			if decListEntry(&o, &ck, key, v) {
 				o.BucketID = b.ID
-				res.Objects = append(res.Objects, o)
+				fn(&o)
 				return true, nil
 			}
-			o, err := getObj(tx, getU64(v)) // an entry written before list entries
+			r, err := getObj(tx, getU64(v)) // an entry written before list entries
 			if err != nil {
 				return false, err
 			}
-			pk, ok := pkgNames[o.PackageID]
+			pk, ok := pkgNames[r.PackageID]
 			if !ok {
-				if pk, err = getPackage(tx, o.PackageID); err != nil {
+				if pk, err = getPackage(tx, r.PackageID); err != nil {
 					return false, err
 				}
-				pkgNames[o.PackageID] = pk
+				if pkgNames == nil {
+					pkgNames = map[int64]pkgRec{}
+				}
+				pkgNames[r.PackageID] = pk
 			}
-			res.Objects = append(res.Objects, o.public(pk.Name))
+			o = r.public(pk.Name)
+			fn(&o)
 			return true, nil
 		})
 		if err != nil {
@@ -270,28 +297,55 @@ func encListEntry(o objRec) []byte {
 	return b
 }
 
-func decListEntry(key string, v []byte) (Object, bool) {
+// decListEntry decodes an entry made by encListEntry into *o, and its
+// checksum, if any, into *ck (which o then points to); false means v is not
+// such an entry.
+func decListEntry(o *Object, ck *Checksum, key string, v []byte) bool {
 	if len(v) < 27 {
-		return Object{}, false
-	}
-	pkg, path := SplitKey(key)
-	o := Object{
-		ID: int64(binary.BigEndian.Uint64(v)), Size: int64(binary.BigEndian.Uint64(v[8:])),
-		UpdateTime:  time.Unix(0, int64(binary.BigEndian.Uint64(v[16:]))),
-		PackageName: pkg, Path: path, Redundancy: RedundancyNone,
+		return false
 	}
 	rest := v[24:]
-	var fields [3]string
+	var fields [3][]byte
 	for i := range fields {
 		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
-			return Object{}, false
+			return false
 		}
-		fields[i], rest = string(rest[1:1+int(rest[0])]), rest[1+int(rest[0]):]
+		fields[i], rest = rest[1:1+int(rest[0])], rest[1+int(rest[0]):]
 	}
-	o.ETag = fields[0]
-	if fields[1] != "" {
-		o.Checksum = &Checksum{Algorithm: fields[1], Type: fields[2]}
+	pkg, path := SplitKey(key)
+	t := time.Unix(0, int64(binary.BigEndian.Uint64(v[16:])))
+	*o = Object{
+		ID: int64(binary.BigEndian.Uint64(v)), Size: int64(binary.BigEndian.Uint64(v[8:])),
+		CreateTime: t, UpdateTime: t, PackageName: pkg, Path: path, Redundancy: RedundancyNone,
+		ETag: string(fields[0]),
 	}
-	o.CreateTime = o.UpdateTime
-	return o, true
+	if len(fields[1]) > 0 {
+		*ck = Checksum{Algorithm: checksumName(fields[1]), Type: checksumName(fields[2])}
+		o.Checksum = ck
+	}
+	return true
+}
+
+// checksumName is string(b) without an allocation for the few names there
+// are: most S3 clients now send a checksum with every PUT.
+func checksumName(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case ChecksumCRC32:
+		return ChecksumCRC32
+	case ChecksumCRC32C:
+		return ChecksumCRC32C
+	case ChecksumSHA1:
+		return ChecksumSHA1
+	case ChecksumSHA256:
+		return ChecksumSHA256
+	case ChecksumCRC64NVME:
+		return ChecksumCRC64NVME
+	case ChecksumFullObject:
+		return ChecksumFullObject
+	case ChecksumComposite:
+		return ChecksumComposite
+	}
+	return string(b)
 }

@@ -166,23 +166,6 @@ func (lq listQuery) encodingType() string {
 	return ""
 }
 
-func (lq listQuery) contents(objs []gateway.Object, withOwner *owner) []objectXML {
-	out := make([]objectXML, 0, len(objs))
-	for i := range objs {
-		o := &objs[i]
-		x := objectXML{
-			Key: lq.enc(o.Key()), LastModified: isoTime(o.UpdateTime), ETag: quoteETag(o.ETag),
-			Size: o.Size, StorageClass: "STANDARD", Owner: withOwner,
-		}
-		if o.Checksum != nil && o.Checksum.Algorithm != "" {
-			x.ChecksumAlgorithm = o.Checksum.Algorithm
-			x.ChecksumType = o.Checksum.Type
-		}
-		out = append(out, x)
-	}
-	return out
-}
-
 func (lq listQuery) prefixes(cps []string) []commonPrefix {
 	out := make([]commonPrefix, 0, len(cps))
 	for _, p := range cps {
@@ -197,21 +180,14 @@ func (rq *req) listObjectsV1() error {
 		return err
 	}
 	marker := rq.q.Get("marker")
-	res, err := rq.api.svc.ListKeys(rq.ctx(), rq.bucket, gateway.ListKeysInput{
+	p := &listPage{
+		encode: lq.encode, bucket: rq.bucket, prefix: lq.prefix, delimiter: lq.delimiter, maxKeys: lq.maxKeys,
+		marker: marker,
+	}
+	p.setOwner(rq.owner)
+	return rq.writeList(p, gateway.ListKeysInput{
 		Prefix: lq.prefix, Delimiter: lq.delimiter, After: marker, MaxKeys: lq.maxKeys,
 	})
-	if err != nil {
-		return err
-	}
-	out := listBucketResultV1{
-		Name: rq.bucket, Prefix: lq.enc(lq.prefix), Marker: lq.enc(marker), MaxKeys: lq.maxKeys,
-		Delimiter: lq.enc(lq.delimiter), IsTruncated: res.IsTruncated, EncodingType: lq.encodingType(),
-		Contents: lq.contents(res.Objects, &rq.owner), CommonPrefixes: lq.prefixes(res.CommonPrefixes),
-	}
-	if res.IsTruncated && lq.delimiter != "" {
-		out.NextMarker = lq.enc(res.NextAfter)
-	}
-	return rq.writeXML(http.StatusOK, out)
 }
 
 func (rq *req) listObjectsV2() error {
@@ -226,25 +202,14 @@ func (rq *req) listObjectsV2() error {
 			return errInvalidArgument("The continuation token provided is incorrect")
 		}
 	}
-	res, err := rq.api.svc.ListKeys(rq.ctx(), rq.bucket, gateway.ListKeysInput{
+	p := &listPage{
+		v2: true, encode: lq.encode, bucket: rq.bucket, prefix: lq.prefix, delimiter: lq.delimiter, maxKeys: lq.maxKeys,
+		token: token, startAfter: startAfter,
+	}
+	if rq.q.Get("fetch-owner") == "true" {
+		p.setOwner(rq.owner)
+	}
+	return rq.writeList(p, gateway.ListKeysInput{
 		Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys,
 	})
-	if err != nil {
-		return err
-	}
-	var withOwner *owner
-	if rq.q.Get("fetch-owner") == "true" {
-		withOwner = &rq.owner
-	}
-	out := listBucketResultV2{
-		Name: rq.bucket, Prefix: lq.enc(lq.prefix), MaxKeys: lq.maxKeys,
-		KeyCount:  len(res.Objects) + len(res.CommonPrefixes),
-		Delimiter: lq.enc(lq.delimiter), IsTruncated: res.IsTruncated,
-		ContinuationToken: token, StartAfter: lq.enc(startAfter), EncodingType: lq.encodingType(),
-		Contents: lq.contents(res.Objects, withOwner), CommonPrefixes: lq.prefixes(res.CommonPrefixes),
-	}
-	if res.IsTruncated {
-		out.NextContinuationToken = gateway.EncodeToken(res.NextAfter)
-	}
-	return rq.writeXML(http.StatusOK, out)
 }

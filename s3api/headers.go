@@ -423,21 +423,20 @@ func parseCopySource(s string) (bucket, key string, err error) {
 // s3URLEncode is the encoding-type=url form of listing values: every byte
 // but the unreserved ones and '/' percent-encoded (so spaces are %20 and '+'
 // is %2B, and both URL and form decoders read it back).
-func s3URLEncode(s string) string {
+func s3URLEncode(s string) string { return string(appendS3URLEncoded(nil, s)) }
+
+func appendS3URLEncoded(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
+		b = append(b, '%', hex[c>>4], hex[c&15])
 	}
-	return b.String()
+	return b
 }
 
 // parseMaxInt reads a non-negative count parameter; absent = def; capped.

@@ -313,13 +313,22 @@ func (rq *req) writeXML(status int, v any) error {
 	return nil
 }
 
-func (rq *req) writeRaw(status int, body []byte) {
+// writeRaw sends a reply whose XML body is the concatenation of parts.
+func (rq *req) writeRaw(status int, parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
 	h := rq.w.Header()
 	h.Set("Content-Type", "application/xml")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Length", strconv.Itoa(n))
 	rq.w.WriteHeader(status)
 	if rq.r.Method != http.MethodHead {
-		rq.w.Write(body)
+		for _, p := range parts {
+			if _, err := rq.w.Write(p); err != nil {
+				return // the client is gone
+			}
+		}
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 // The S3 XML namespace.
 const ns = "http://s3.amazonaws.com/doc/2006-03-01/"
 
-// isoTime is the timestamp form of S3 XML bodies.
-func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// isoLayout is the timestamp form of S3 XML bodies, which isoTime gives.
+const isoLayout = "2006-01-02T15:04:05.000Z"
+
+func isoTime(t time.Time) string { return t.UTC().Format(isoLayout) }
 
 // httpTime is the timestamp form of HTTP headers.
 func httpTime(t time.Time) string { return t.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT") }
@@ -81,49 +83,8 @@ func (c *checksumXML) any() string {
 	return ""
 }
 
-type objectXML struct {
-	Key               string
-	LastModified      string
-	ETag              string
-	Size              int64
-	StorageClass      string
-	Owner             *owner `xml:",omitempty"`
-	ChecksumAlgorithm string `xml:",omitempty"`
-	ChecksumType      string `xml:",omitempty"`
-}
-
 type commonPrefix struct {
 	Prefix string
-}
-
-type listBucketResultV1 struct {
-	XMLName        xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
-	Name           string
-	Prefix         string
-	Marker         string
-	NextMarker     string `xml:",omitempty"`
-	MaxKeys        int
-	Delimiter      string `xml:",omitempty"`
-	IsTruncated    bool
-	EncodingType   string         `xml:",omitempty"`
-	Contents       []objectXML    `xml:"Contents"`
-	CommonPrefixes []commonPrefix `xml:"CommonPrefixes"`
-}
-
-type listBucketResultV2 struct {
-	XMLName               xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
-	Name                  string
-	Prefix                string
-	MaxKeys               int
-	KeyCount              int
-	Delimiter             string `xml:",omitempty"`
-	IsTruncated           bool
-	ContinuationToken     string         `xml:",omitempty"`
-	NextContinuationToken string         `xml:",omitempty"`
-	StartAfter            string         `xml:",omitempty"`
-	EncodingType          string         `xml:",omitempty"`
-	Contents              []objectXML    `xml:"Contents"`
-	CommonPrefixes        []commonPrefix `xml:"CommonPrefixes"`
 }
 
 type locationConstraint struct {
