@@ -1,16 +1,13 @@
 package jcsapi
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
-	"sync"
 
 	"jcsgw/gateway"
 )
@@ -19,36 +16,29 @@ import (
 // stream straight into the gateway's staging, nothing is held in memory
 // beyond the small info part.
 
-// formReader opens a request's multipart/form-data body. mime/multipart
-// reads its source 4 KiB at a time; a large pooled buffer in between turns
-// a gigabyte upload's quarter-million small reads from the connection into a
-// few thousand. release gives the buffer back once the form is done with.
-func formReader(r *http.Request) (mr *multipart.Reader, release func(), err error) {
+// openForm opens a request's multipart/form-data (or multipart/mixed)
+// body, as http.Request.MultipartReader would, for multipartReader; part
+// headers are bounded like the request's own (max-header-bytes). The
+// reader's release must be called once the form is done with.
+func (a *api) openForm(r *http.Request) (*multipartReader, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err == nil && mt != "multipart/form-data" && mt != "multipart/mixed" {
 		err = fmt.Errorf("the content type is %q", mt)
 	}
-	if err == nil && params["boundary"] == "" {
-		err = errors.New("no boundary parameter")
+	var mr *multipartReader
+	if err == nil {
+		mr, err = newMultipartReader(r.Body, params["boundary"], a.lim.MaxHeaderBytes)
 	}
 	if err != nil {
-		return nil, nil, badArg("the request body must be multipart/form-data with a boundary: %v", err)
+		return nil, badArg("the request body must be multipart/form-data with a boundary: %v", err)
 	}
-	br := formBufs.Get().(*bufio.Reader)
-	br.Reset(r.Body)
-	release = func() {
-		br.Reset(nil)
-		formBufs.Put(br)
-	}
-	return multipart.NewReader(br, params["boundary"]), release, nil
+	return mr, nil
 }
 
-var formBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
-
 // nextPart returns the form's next part, or nil at its end.
-func nextPart(mr *multipart.Reader) (*multipart.Part, error) {
+func nextPart(mr *multipartReader) (*formPart, error) {
 	p, err := mr.NextPart()
-	if errors.Is(err, io.EOF) {
+	if err == io.EOF {
 		return nil, nil
 	}
 	if err != nil {
@@ -68,9 +58,9 @@ func formError(err error) error {
 
 // partNames returns a part's form name and, for file parts, its raw
 // filename. The filename is taken from Content-Disposition as sent:
-// multipart.Part.FileName would cut it to its last path element. A part
-// whose disposition is not form-data is no form field: it has no name.
-func partNames(p *multipart.Part) (name, filename string, hasFilename bool) {
+// mime/multipart's Part.FileName would cut it to its last path element. A
+// part whose disposition is not form-data is no form field: it has no name.
+func partNames(p *formPart) (name, filename string, hasFilename bool) {
 	disp, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 	if err != nil || disp != "form-data" {
 		return "", "", false
@@ -80,7 +70,7 @@ func partNames(p *multipart.Part) (name, filename string, hasFilename bool) {
 }
 
 // readInfo decodes an info part, at most the JSON body limit, into v.
-func (a *api) readInfo(p *multipart.Part, v any) error {
+func (a *api) readInfo(p *formPart, v any) error {
 	limit := a.lim.MaxJSONBody
 	b, err := io.ReadAll(io.LimitReader(p, limit+1))
 	if err != nil {
@@ -101,8 +91,12 @@ func (a *api) readInfo(p *multipart.Part, v any) error {
 
 // finishForm reads what follows the form's closing boundary (at most the
 // JSON body limit of it), so that a body verifier sees the end of the body
-// before anything is committed.
-func (a *api) finishForm(r *http.Request) error {
+// before anything is committed. The form reader may have read ahead to
+// that end already: an error it met there counts too.
+func (a *api) finishForm(r *http.Request, mr *multipartReader) error {
+	if err := mr.sourceErr(); err != nil {
+		return formError(err)
+	}
 	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, a.lim.MaxJSONBody)); err != nil {
 		return formError(err)
 	}
@@ -115,11 +109,11 @@ func (a *api) finishForm(r *http.Request) error {
 // moved to the affinity space on commit. All files are committed together
 // once the form has ended.
 func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
-	mr, release, err := formReader(r)
+	mr, err := a.openForm(r)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer mr.release()
 	var files []gateway.StagedFile
 	defer func() {
 		// Discard is a no-op for bodies CommitUploads has consumed.
@@ -200,7 +194,7 @@ func (a *api) upload(ctx context.Context, r *http.Request) (any, error) {
 	if !haveInfo {
 		return nil, badArg("info: the form has no info part")
 	}
-	if err := a.finishForm(r); err != nil {
+	if err := a.finishForm(r, mr); err != nil {
 		return nil, err
 	}
 	objs, err := a.svc.CommitUploadsTo(ctx, pkg.ID, space, files)
@@ -237,11 +231,11 @@ func stageError(err error) error {
 // space when info came first) and stored as the part once the form has
 // ended, so a form that fails or is cut off stores nothing.
 func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
-	mr, release, err := formReader(r)
+	mr, err := a.openForm(r)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer mr.release()
 	var (
 		haveInfo bool
 		objID    int64
@@ -312,7 +306,7 @@ func (a *api) uploadPart(ctx context.Context, r *http.Request) (any, error) {
 	if err := a.checkObjectRoom(objSize, staged.Size()); err != nil {
 		return nil, err
 	}
-	if err := a.finishForm(r); err != nil {
+	if err := a.finishForm(r, mr); err != nil {
 		return nil, err
 	}
 	// The gateway consumes the staged body whatever the outcome.
