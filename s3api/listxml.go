@@ -63,7 +63,7 @@ func (rq *req) writeList(p *listPage, in gateway.ListKeysInput) error {
 	defer putXMLBuf(body)
 	b, n := (*body)[:0], 0
 	res, err := rq.api.svc.ListKeysEach(rq.ctx(), rq.bucket, in, func(o *gateway.Object) {
-		b = p.appendObject(b, o)
+		b = p.appendObject(reserve(b, 4<<10), o)
 		n++
 	})
 	*body = b
@@ -281,6 +281,18 @@ func appendISOTime(b []byte, t time.Time) []byte {
 // xmlBufs recycles reply buffers: a listing page is a few hundred KiB, and
 // allocating it anew for every page costs clearing and collecting it.
 var xmlBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// reserve makes room for n more bytes in b, doubling its capacity when it
+// grows: append alone grows a large slice by 1.25×, which for a page of a
+// few hundred KiB copies it several times over.
+func reserve(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), max(2*cap(b), len(b)+n, 64<<10))
+	copy(nb, b)
+	return nb
+}
 
 // putXMLBuf returns a buffer to xmlBufs unless it grew so large for a rare
 // reply that keeping it would waste memory.
