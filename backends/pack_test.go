@@ -59,22 +59,40 @@ func checkPacked(t *testing.T, p *packs, want map[string][]byte) {
 
 func packName(i int) string { return fmt.Sprintf("Full%060d", i) }
 
-// What was put and not removed is found again by a fresh reader, whatever
-// the order of puts, removes and re-puts of the same name.
-func TestPacksReopen(t *testing.T) {
-	dir := t.TempDir()
+// mustOpenPacks opens the packs in dir.
+func mustOpenPacks(t *testing.T, dir string) *packs {
+	t.Helper()
 	p, err := openPacks(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]byte{}
-	for i := range 50 {
-		data := genData(uint64(i), i*97)
+	return p
+}
+
+// putSeries puts blobs from..to-1 of size bytes each (size < 0: i*97) and
+// records them in want.
+func putSeries(t *testing.T, p *packs, from, to, size int, want map[string][]byte) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		n := size
+		if n < 0 {
+			n = i * 97
+		}
+		data := genData(uint64(i), n)
 		if err := p.put(packName(i), data); err != nil {
 			t.Fatal(err)
 		}
 		want[packName(i)] = data
 	}
+}
+
+// What was put and not removed is found again by a fresh reader, whatever
+// the order of puts, removes and re-puts of the same name.
+func TestPacksReopen(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpenPacks(t, dir)
+	want := map[string][]byte{}
+	putSeries(t, p, 0, 50, -1, want)
 	for i := 0; i < 50; i += 3 {
 		if ok, err := p.remove(packName(i)); !ok || err != nil {
 			t.Fatalf("remove %d: %v %v", i, ok, err)
@@ -92,10 +110,7 @@ func TestPacksReopen(t *testing.T) {
 	checkPacked(t, p, want)
 	p.close()
 
-	q, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustOpenPacks(t, dir)
 	checkPacked(t, q, want)
 	// Ranges.
 	rc, _, err := q.open(packName(10), 5, 7)
@@ -114,18 +129,9 @@ func TestPacksReopen(t *testing.T) {
 // to a new pack.
 func TestPacksTornTail(t *testing.T) {
 	dir := t.TempDir()
-	p, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustOpenPacks(t, dir)
 	want := map[string][]byte{}
-	for i := range 5 {
-		data := genData(uint64(i), 1000)
-		if err := p.put(packName(i), data); err != nil {
-			t.Fatal(err)
-		}
-		want[packName(i)] = data
-	}
+	putSeries(t, p, 0, 5, 1000, want)
 	p.close()
 	files := packFiles(t, dir)
 	if len(files) != 1 {
@@ -146,10 +152,7 @@ func TestPacksTornTail(t *testing.T) {
 		f.Write(tail)
 		f.Write(appendRecord(nil, recPut, packName(10), []byte("after the tear")))
 		f.Close()
-		q, err := openPacks(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := mustOpenPacks(t, dir)
 		checkPacked(t, q, want)
 		if err := q.put(packName(11), []byte("new")); err != nil {
 			t.Fatal(err)
@@ -176,30 +179,12 @@ func corrupt(b []byte, at int) []byte {
 // removes the pack; a pack with nothing live left is removed at once.
 func TestPacksCompaction(t *testing.T) {
 	dir := t.TempDir()
-	p, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustOpenPacks(t, dir)
 	want := map[string][]byte{}
-	for i := range 40 {
-		data := genData(uint64(i), 4096)
-		if err := p.put(packName(i), data); err != nil {
-			t.Fatal(err)
-		}
-		want[packName(i)] = data
-	}
+	putSeries(t, p, 0, 40, 4096, want)
 	p.close() // the next put starts a second pack
-	p, err = openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 40; i < 45; i++ {
-		data := genData(uint64(i), 4096)
-		if err := p.put(packName(i), data); err != nil {
-			t.Fatal(err)
-		}
-		want[packName(i)] = data
-	}
+	p = mustOpenPacks(t, dir)
+	putSeries(t, p, 40, 45, 4096, want)
 	first := packFiles(t, dir)[0]
 	for i := range 40 {
 		if i%10 == 0 {
@@ -217,10 +202,7 @@ func TestPacksCompaction(t *testing.T) {
 	}
 	checkPacked(t, p, want)
 	p.close()
-	q, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustOpenPacks(t, dir)
 	checkPacked(t, q, want)
 
 	// Everything in the (now inactive) pack removed: it goes at once.
@@ -233,10 +215,7 @@ func TestPacksCompaction(t *testing.T) {
 	if got := packFiles(t, dir); len(got) > 1 { // at most the last active one, holding delete records
 		t.Fatalf("pack files left: %q", got)
 	}
-	r, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustOpenPacks(t, dir)
 	checkPacked(t, r, map[string][]byte{})
 	if _, err := r.compact(); err != nil {
 		t.Fatal(err)
@@ -249,10 +228,7 @@ func TestPacksCompaction(t *testing.T) {
 // Concurrent writers, identical and distinct, with readers and removers.
 func TestPacksConcurrent(t *testing.T) {
 	dir := t.TempDir()
-	p, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustOpenPacks(t, dir)
 	var wg sync.WaitGroup
 	for w := range 16 {
 		wg.Go(func() {
@@ -279,10 +255,7 @@ func TestPacksConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	p.close()
-	q, err := openPacks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustOpenPacks(t, dir)
 	if got := len(q.names()); got != 16*25+1 {
 		t.Fatalf("%d blobs after reopen, want %d", got, 16*25+1)
 	}
