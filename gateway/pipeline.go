@@ -17,9 +17,11 @@ import (
 // size is the body's announced length (-1 if unknown): a small body gets a
 // small first buffer, not a megabyte to clear and hand back.
 func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, error) {
-	first := getBuf()
+	var first *chunk
 	if size >= 0 && size < smallChunk {
 		first = getSmallBuf()
+	} else {
+		first = getBuf()
 	}
 	n, err := fill(src, first.b)
 	if err == io.EOF {

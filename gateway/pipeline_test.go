@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -56,5 +57,27 @@ func TestCopyHashedKeepsUnexpectedEOF(t *testing.T) {
 		r := io.MultiReader(bytes.NewReader(make([]byte, n)), iotest.ErrReader(io.ErrUnexpectedEOF))
 		_, err := copyHashed(&bytes.Buffer{}, r, d, -1)
 		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a cut-off body of %d bytes must fail", n)
+	}
+}
+
+// A small body announced as small is copied through a small pooled buffer:
+// no megabyte is allocated (and cleared) per request.
+func TestCopyHashedSmallBodyAllocatesLittle(t *testing.T) {
+	body := bytes.Repeat([]byte("x"), 4096)
+	run := func() {
+		d := newDigester("")
+		if _, err := copyHashed(io.Discard, bytes.NewReader(body), d, int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run() // fill the pool
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 100 {
+		run()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 32<<10 {
+		t.Fatalf("%d bytes allocated per 4 KiB copy", per)
 	}
 }
