@@ -294,6 +294,7 @@ func (s *Service) GC(ctx context.Context, age time.Duration) (*GCReport, error) 
 		if err != nil {
 			return rep, err
 		}
+		s.forgetParts(u.ID)
 		rep.AbortedUploads++
 	}
 	s.mu.RLock()

@@ -164,6 +164,8 @@ func (s *Service) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 
 func (s *Service) putPart(ctx context.Context, bucket, key, uploadID string, number int, st *staged) (Part, error) {
 	p := partRec{Number: number, Block: st.block, MD5: st.md5, Modified: s.now(), Checksum: st.ck}
+	var space int64
+	var fullAlgo string
 	if st.ck != "" {
 		p.CkRaw, _ = base64.StdEncoding.DecodeString(st.ck)
 	}
@@ -185,8 +187,16 @@ func (s *Service) putPart(ctx context.Context, bucket, key, uploadID string, num
 		if err := r.add(tx, u.SpaceID, st.block.Hash, 1); err != nil {
 			return err
 		}
+		fullAlgo = ""
+		if u.CkType == ChecksumFullObject {
+			fullAlgo = u.CkAlgo
+		}
+		space = u.SpaceID
 		return tx.Put(tUPart, k, enc(p))
 	})
+	if err == nil {
+		s.partLanded(uploadID, space, fullAlgo)
+	}
 	return p.public(), err
 }
 
@@ -299,7 +309,7 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 	if u.CkType == ChecksumFullObject {
 		full = u.CkAlgo
 	}
-	d, err := s.digestBlocks(ctx, u.SpaceID, blocks, false, full)
+	d, err := s.digestUpload(ctx, uploadID, u.SpaceID, blocks, full)
 	if err != nil {
 		return Object{}, err
 	}
@@ -405,13 +415,17 @@ func (s *Service) dropUploadTx(tx catalog.Tx, r *refs, u uploadRec) error {
 
 // AbortUpload discards an upload and every byte of its parts.
 func (s *Service) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+	err := s.update(ctx, func(tx catalog.Tx, r *refs) error {
 		_, u, err := getUpload(tx, bucket, key, uploadID)
 		if err != nil {
 			return err
 		}
 		return s.dropUploadTx(tx, r, u)
 	})
+	if err == nil {
+		s.forgetParts(uploadID)
+	}
+	return err
 }
 
 func (s *Service) abortBucketUploadsTx(tx catalog.Tx, r *refs, bucketID int64) error {

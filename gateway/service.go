@@ -71,6 +71,8 @@ type Service struct {
 	// stripes hold, per blob name, the pins of writers between placing a
 	// blob and committing its reference (see pin), against removal.
 	stripes [256]blobStripe
+	// partHashes digests multipart uploads' parts ahead of completion.
+	partHashes partHashes
 }
 
 // New opens the service over its catalog and stores, and repairs what a

@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// digested waits until the upload's parts are digested as far as they
+// go and says how many are; -1 when the upload has no entry.
+func (c *partHashes) digested(id string) int {
+	c.mu.Lock()
+	h := c.m[id]
+	c.mu.Unlock()
+	if h == nil {
+		return -1
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.running {
+		h.idle.Wait()
+	}
+	return len(h.blocks)
+}
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// uploadParts uploads parts (numbered from 1) and returns the list to
+// complete with.
+func uploadAll(t *testing.T, f *fixture, bucket, key, id string, parts map[int][]byte) map[int]CompletePart {
+	t.Helper()
+	out := map[int]CompletePart{}
+	for n, data := range parts {
+		p, err := f.svc.UploadPart(context.Background(), bucket, key, id, n, PutInput{Body: bytes.NewReader(data), Size: int64(len(data))})
+		require.NoError(t, err)
+		out[n] = CompletePart{Number: n, ETag: p.ETag}
+	}
+	return out
+}
+
+func wantMultipart(t *testing.T, f *fixture, o Object, parts ...[]byte) {
+	t.Helper()
+	whole := bytes.Join(parts, nil)
+	sum := sha256.Sum256(whole)
+	assert.Equal(t, FullHash(sum[:]), o.FileHash)
+	assert.Equal(t, int64(len(whole)), o.Size)
+	etag := md5.New()
+	for _, p := range parts {
+		s := md5.Sum(p)
+		etag.Write(s[:])
+	}
+	assert.Equal(t, fmt.Sprintf("%s-%d", hex.EncodeToString(etag.Sum(nil)), len(parts)), o.ETag)
+	assert.True(t, bytes.Equal(whole, read(t, f, o)), "content differs")
+}
+
+func TestCompleteUsesPartsDigestedAhead(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	_, err := f.svc.CreateBucket(ctx, "b")
+	require.NoError(t, err)
+	u, err := f.svc.CreateUpload(ctx, "b", "p/big", Upload{})
+	require.NoError(t, err)
+	p1, p2, p3 := randBytes(1, MinPartSize), randBytes(2, MinPartSize+7), randBytes(3, 1234)
+	// Out of order: part 3 lands first and waits for 1 and 2.
+	list := uploadAll(t, f, "b", "p/big", u.ID, map[int][]byte{3: p3})
+	assert.Equal(t, 0, f.svc.partHashes.digested(u.ID))
+	for n, c := range uploadAll(t, f, "b", "p/big", u.ID, map[int][]byte{1: p1, 2: p2}) {
+		list[n] = c
+	}
+	require.Equal(t, 3, f.svc.partHashes.digested(u.ID), "every consecutive part is digested before completion")
+	o, err := f.svc.CompleteUpload(ctx, "b", "p/big", u.ID, []CompletePart{list[1], list[2], list[3]}, "", "")
+	require.NoError(t, err)
+	wantMultipart(t, f, o, p1, p2, p3)
+	assert.Equal(t, -1, f.svc.partHashes.digested(u.ID), "completion takes the entry")
+}
+
+func TestCompleteAfterDigestedPartChanged(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	_, err := f.svc.CreateBucket(ctx, "b")
+	require.NoError(t, err)
+
+	// A part replaced after it was digested: the digest is not used.
+	u, err := f.svc.CreateUpload(ctx, "b", "k", Upload{})
+	require.NoError(t, err)
+	p1, p2, p1b := randBytes(4, MinPartSize), randBytes(5, 99), randBytes(6, MinPartSize)
+	list := uploadAll(t, f, "b", "k", u.ID, map[int][]byte{1: p1, 2: p2})
+	require.Equal(t, 2, f.svc.partHashes.digested(u.ID))
+	list[1] = uploadAll(t, f, "b", "k", u.ID, map[int][]byte{1: p1b})[1]
+	o, err := f.svc.CompleteUpload(ctx, "b", "k", u.ID, []CompletePart{list[1], list[2]}, "", "")
+	require.NoError(t, err)
+	wantMultipart(t, f, o, p1b, p2)
+
+	// A list that skips a digested part.
+	u, err = f.svc.CreateUpload(ctx, "b", "k2", Upload{})
+	require.NoError(t, err)
+	q1, q2, q3 := randBytes(7, MinPartSize), randBytes(8, MinPartSize), randBytes(9, 10)
+	list = uploadAll(t, f, "b", "k2", u.ID, map[int][]byte{1: q1, 2: q2, 3: q3})
+	require.Equal(t, 3, f.svc.partHashes.digested(u.ID))
+	o, err = f.svc.CompleteUpload(ctx, "b", "k2", u.ID, []CompletePart{list[1], list[3]}, "", "")
+	require.NoError(t, err)
+	wantMultipart(t, f, o, q1, q3)
+
+	// A gap: only part 1 is digested ahead, part 3 at completion.
+	u, err = f.svc.CreateUpload(ctx, "b", "k4", Upload{})
+	require.NoError(t, err)
+	list = uploadAll(t, f, "b", "k4", u.ID, map[int][]byte{1: q1, 3: q3})
+	require.Equal(t, 1, f.svc.partHashes.digested(u.ID))
+	o, err = f.svc.CompleteUpload(ctx, "b", "k4", u.ID, []CompletePart{list[1], list[3]}, "", "")
+	require.NoError(t, err)
+	wantMultipart(t, f, o, q1, q3)
+
+	// An abort lets the entry go.
+	u, err = f.svc.CreateUpload(ctx, "b", "k3", Upload{})
+	require.NoError(t, err)
+	uploadAll(t, f, "b", "k3", u.ID, map[int][]byte{1: q1})
+	require.Equal(t, 1, f.svc.partHashes.digested(u.ID))
+	require.NoError(t, f.svc.AbortUpload(ctx, "b", "k3", u.ID))
+	assert.Equal(t, -1, f.svc.partHashes.digested(u.ID))
+}
+
+func TestCompleteFullObjectChecksumDigestedAhead(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	_, err := f.svc.CreateBucket(ctx, "b")
+	require.NoError(t, err)
+	u, err := f.svc.CreateUpload(ctx, "b", "k", Upload{ChecksumAlgorithm: "CRC32", ChecksumType: ChecksumFullObject})
+	require.NoError(t, err)
+	p1, p2 := randBytes(10, MinPartSize), randBytes(11, 5000)
+	list := uploadAll(t, f, "b", "k", u.ID, map[int][]byte{1: p1})
+	require.Equal(t, 1, f.svc.partHashes.digested(u.ID))
+	for n, c := range uploadAll(t, f, "b", "k", u.ID, map[int][]byte{2: p2}) {
+		list[n] = c
+	}
+	o, err := f.svc.CompleteUpload(ctx, "b", "k", u.ID, []CompletePart{list[1], list[2]}, "", "")
+	require.NoError(t, err)
+	wantMultipart(t, f, o, p1, p2)
+	crc := crc32.ChecksumIEEE(append(append([]byte{}, p1...), p2...))
+	require.NotNil(t, o.Checksum)
+	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)}), o.Checksum.Value)
+	assert.Equal(t, ChecksumFullObject, o.Checksum.Type)
+}
