@@ -73,6 +73,7 @@ type Service struct {
 	stripes [256]blobStripe
 	// partHashes digests multipart uploads' parts ahead of completion.
 	partHashes partHashes
+	md5        md5Lanes
 }
 
 // New opens the service over its catalog and stores, and repairs what a
@@ -135,6 +136,7 @@ func (s *Service) Close() {
 	if s.sync != nil {
 		s.sync.close()
 	}
+	s.md5.close()
 }
 
 func (s *Service) now() time.Time { return s.nowFn().Round(time.Microsecond) }
@@ -332,6 +334,9 @@ func (s *Service) stage(ctx context.Context, spaceID int64, body io.Reader, size
 		return nil, wrapErr(CodeOperationFailed, err, "cannot store data")
 	}
 	d := newDigester(algo)
+	var release func()
+	d.md5, release = s.md5.get(size)
+	defer release()
 	n, err := copyHashed(w, body, d, size)
 	if err == nil && size >= 0 && n != size {
 		err = errorf(CodeIncompleteBody, "the body has %d bytes but %d were announced", n, size)
