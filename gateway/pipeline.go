@@ -9,10 +9,12 @@ import (
 )
 
 // copyHashed streams src to dst while d digests the same bytes. Large
-// bodies are hashed off the copying goroutine: MD5 on one, SHA-256 and the
-// optional checksum on another, so that reading, writing and both hashes
-// overlap on different cores. A body that fits in one buffer is hashed in
-// place; goroutines would cost more than they save.
+// bodies go through three lanes, each a goroutine: dst's writes, MD5, and
+// SHA-256 with the optional checksum. The reading goroutine only reads, so
+// reading the network, writing the disk and both hashes overlap on
+// different cores, and a write that waits on the disk does not stall the
+// socket. A body that fits in one buffer is handled in place; goroutines
+// would cost more than they save.
 //
 // size is the body's announced length (-1 if unknown): a small body gets a
 // small first buffer, not a megabyte to clear and hand back.
@@ -36,55 +38,69 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, e
 		first.release()
 		return 0, err
 	}
-	lanes := []chan *chunk{make(chan *chunk, 4), make(chan *chunk, 4)}
+	const nLanes = 3
+	var lanes [nLanes]chan *chunk
+	for i := range lanes {
+		lanes[i] = make(chan *chunk, 4)
+	}
 	var wg sync.WaitGroup
-	run := func(ch chan *chunk, hs ...hash.Hash) {
+	hashLane := func(ch chan *chunk, hs ...hash.Hash) {
 		defer wg.Done()
 		for c := range ch {
 			for _, h := range hs {
-				h.Write(c.b[:c.n])
+				if h != nil {
+					h.Write(c.b[:c.n])
+				}
 			}
 			c.release()
 		}
 	}
-	wg.Add(2)
-	if d.md5 != nil {
-		go run(lanes[0], d.md5)
-	} else {
-		go run(lanes[0]) // nothing to hash there: the lane just hands buffers back
+	// The write lane keeps the first error and drops what comes after it;
+	// the reader sees failed and stops.
+	var failed atomic.Bool
+	var werr error
+	writeLane := func(ch chan *chunk) {
+		defer wg.Done()
+		for c := range ch {
+			if werr == nil {
+				if _, werr = dst.Write(c.b[:c.n]); werr != nil {
+					failed.Store(true)
+				}
+			}
+			c.release()
+		}
 	}
-	if d.ck != nil {
-		go run(lanes[1], d.sha, d.ck)
-	} else {
-		go run(lanes[1], d.sha)
-	}
+	wg.Add(nLanes)
+	go writeLane(lanes[0])
+	go hashLane(lanes[1], d.md5)
+	go hashLane(lanes[2], d.sha, d.ck)
 	var total int64
 	c := first
 	c.n = n
 	for {
 		if c.n > 0 {
-			if _, werr := dst.Write(c.b[:c.n]); werr != nil {
-				err = werr
-				c.release()
-				break
-			}
 			total += int64(c.n)
-			c.refs.Store(2)
-			lanes[0] <- c
-			lanes[1] <- c
+			c.refs.Store(nLanes)
+			for _, l := range lanes {
+				l <- c
+			}
 		} else {
 			c.release()
 		}
-		if err != nil {
+		if err != nil || failed.Load() {
 			break
 		}
 		c = getBuf()
 		c.n, err = fill(src, c.b)
 	}
-	close(lanes[0])
-	close(lanes[1])
+	for _, l := range lanes {
+		close(l)
+	}
 	wg.Wait()
 	d.n += total
+	if werr != nil {
+		return total, werr
+	}
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -80,4 +81,39 @@ func TestCopyHashedSmallBodyAllocatesLittle(t *testing.T) {
 	if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 32<<10 {
 		t.Fatalf("%d bytes allocated per 4 KiB copy", per)
 	}
+}
+
+// failAfter is a writer that fails once it has taken limit bytes.
+type failAfter struct {
+	limit, n int
+	err      error
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if w.n+len(p) > w.limit {
+		return 0, w.err
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// A failing write (a full disk) ends the copy with its error, without
+// reading the whole body first, and leaves no lane blocked.
+func TestCopyHashedStopsOnWriteError(t *testing.T) {
+	full := errors.New("no space left on device")
+	body := &countingReader{r: bytes.NewReader(make([]byte, 64<<20))}
+	_, err := copyHashed(&failAfter{limit: 2 << 20, err: full}, body, newDigester("SHA256"), -1)
+	assert.ErrorIs(t, err, full)
+	assert.Less(t, body.n, int64(32<<20), "the reader stops soon after the write fails")
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
