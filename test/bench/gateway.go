@@ -187,10 +187,7 @@ func (b *bench) v1Single(ctx context.Context, s *server) error {
 		id, err := c.upload(rctx, pid, path, newBody(nextSeed(), size), size)
 		if err == nil {
 			put.sample(mbps(size, time.Since(t0)), m.stop())
-			m, t0 = s.meter(), time.Now()
-			if err = c.download(rctx, id, size); err == nil {
-				get.sample(mbps(size, time.Since(t0)), m.stop())
-			}
+			err = sampleReads(get, size, s.meter, func() error { return c.download(rctx, id, size) })
 		}
 		cancel()
 		if err != nil {

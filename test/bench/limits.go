@@ -266,10 +266,7 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 		err := plainPut(rctx, hc, url, newBody(nextSeed(), size), size)
 		if err == nil {
 			put.sample(mbps(size, time.Since(t0)), m.stop())
-			m, t0 = meterCPU(0), time.Now()
-			if err = plainGet(rctx, hc, url, size); err == nil {
-				get.sample(mbps(size, time.Since(t0)), m.stop())
-			}
+			err = sampleReads(get, size, func() *cpuMeter { return meterCPU(0) }, func() error { return plainGet(rctx, hc, url, size) })
 		}
 		cancel()
 		os.Remove(filepath.Join(dir, fmt.Sprintf("big-%d", rep)))

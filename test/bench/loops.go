@@ -216,3 +216,21 @@ func removeAll(dir string) error {
 	wg.Wait()
 	return os.RemoveAll(dir)
 }
+
+// readsPerRep is how many times each repetition reads its large object
+// back. One read takes a fraction of a second and swings more with the
+// machine's other work than a write does, so its median gets more samples;
+// limit (c) and both servers are read the same way.
+const readsPerRep = 3
+
+// sampleReads times read readsPerRep times into acc.
+func sampleReads(acc *acc, size int64, meter func() *cpuMeter, read func() error) error {
+	for range readsPerRep {
+		m, t0 := meter(), time.Now()
+		if err := read(); err != nil {
+			return err
+		}
+		acc.sample(mbps(size, time.Since(t0)), m.stop())
+	}
+	return nil
+}

@@ -119,10 +119,7 @@ func (b *bench) s3Single(ctx context.Context, s *server) error {
 		err := s.put(rctx, bucket, key, newBody(nextSeed(), size), size)
 		if err == nil {
 			put.sample(mbps(size, time.Since(t0)), m.stop())
-			m, t0 = s.meter(), time.Now()
-			if err = s.get(rctx, bucket, key, size); err == nil {
-				get.sample(mbps(size, time.Since(t0)), m.stop())
-			}
+			err = sampleReads(get, size, s.meter, func() error { return s.get(rctx, bucket, key, size) })
 		}
 		cancel()
 		if err != nil {
