@@ -45,7 +45,13 @@ type packs struct {
 	files  map[uint32]*packFile
 	active *packFile
 	next   uint32 // sequence number of the next pack
+	// handles counts the packs whose read handle is open.
+	handles int
 }
+
+// maxReadHandles bounds the read handles kept open between reads; past it
+// a handle closes with its last reader.
+const maxReadHandles = 128
 
 type packFile struct {
 	seq  uint32
@@ -58,6 +64,12 @@ type packFile struct {
 	// closed when the last of them is done.
 	users   int
 	retired bool
+	// rf is a read handle shared by the readers of the pack's blobs (no
+	// open and close per read); readers counts them. A removed pack (gone)
+	// closes rf when its last reader is done.
+	rf      *os.File
+	readers int
+	gone    bool
 }
 
 type packLoc struct {
@@ -210,7 +222,7 @@ func (p *packs) activeLocked() (*packFile, error) {
 func (p *packs) retireLocked(pf *packFile) {
 	pf.retired = true
 	if pf.live == 0 {
-		delete(p.files, pf.seq)
+		p.dropLocked(pf)
 		os.Remove(pf.path)
 	}
 	p.closeIfDoneLocked(pf)
@@ -290,33 +302,93 @@ func (p *packs) lookup(name string) (path string, off, n int64, ok bool) {
 	return loc.pack.path, loc.off, loc.n, true
 }
 
-// open reads n bytes of a packed blob from off (n < 0: to its end).
+// open reads n bytes of a packed blob from off (n < 0: to its end),
+// through the pack's shared read handle.
 func (p *packs) open(name string, off, n int64) (io.ReadCloser, bool, error) {
-	// A compaction may move the blob and remove its pack between the
-	// lookup and the open: then the index already points to the new place.
-	for range 3 {
-		path, at, size, ok := p.lookup(name)
-		if !ok {
-			return nil, false, nil
-		}
-		f, err := os.Open(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	loc, ok := p.index[name]
+	if !ok {
+		return nil, false, nil
+	}
+	pf := loc.pack
+	if pf.rf == nil {
+		f, err := os.Open(pf.path)
 		if err != nil {
 			return nil, true, fmt.Errorf("packs: %w", err)
 		}
-		off = min(max(off, 0), size)
-		if n < 0 || n > size-off {
-			n = size - off
-		}
-		if _, err := f.Seek(at+off, io.SeekStart); err != nil {
-			f.Close()
-			return nil, true, fmt.Errorf("packs: %w", err)
-		}
-		return &fileSection{f: f, lr: io.LimitedReader{R: f, N: n}}, true, nil
+		pf.rf = f
+		p.handles++
 	}
-	return nil, true, fmt.Errorf("packs: blob %s keeps moving", name)
+	pf.readers++
+	off = min(max(off, 0), loc.n)
+	if n < 0 || n > loc.n-off {
+		n = loc.n - off
+	}
+	return &packSection{p: p, pf: pf, sr: io.NewSectionReader(pf.rf, loc.off+off, n)}, true, nil
+}
+
+// dropLocked forgets a pack that is being removed; its read handle closes
+// now, or with its last reader.
+func (p *packs) dropLocked(pf *packFile) {
+	delete(p.files, pf.seq)
+	pf.gone = true
+	p.closeReaderLocked(pf)
+}
+
+func (p *packs) closeReaderLocked(pf *packFile) {
+	if pf.readers == 0 && pf.rf != nil && (pf.gone || p.handles > maxReadHandles) {
+		pf.rf.Close()
+		pf.rf = nil
+		p.handles--
+	}
+}
+
+// packSection is a reader of one packed blob.
+type packSection struct {
+	p      *packs
+	pf     *packFile
+	sr     *io.SectionReader
+	closed bool
+}
+
+func (s *packSection) Read(b []byte) (int, error) { return s.sr.Read(b) }
+
+// WriteTo hands w the blob in one write: packed blobs are small, and a
+// generic copy would go through net/http's sniffing and sendfile set-up
+// for a few kilobytes.
+func (s *packSection) WriteTo(w io.Writer) (int64, error) {
+	pos, _ := s.sr.Seek(0, io.SeekCurrent)
+	buf := make([]byte, min(s.sr.Size()-pos, smallBlob))
+	var total int64
+	for {
+		n, err := s.sr.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func (s *packSection) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.p.mu.Lock()
+	s.pf.readers--
+	s.p.closeReaderLocked(s.pf)
+	s.p.mu.Unlock()
+	return nil
 }
 
 // remove drops a packed blob; it reports whether the name was packed.
@@ -331,7 +403,7 @@ func (p *packs) remove(name string) (bool, error) {
 	loc.pack.live -= loc.n
 	if loc.pack != p.active && loc.pack.live == 0 {
 		// The pack holds nothing live: it goes, and with it the put.
-		delete(p.files, loc.pack.seq)
+		p.dropLocked(loc.pack)
 		if err := os.Remove(loc.pack.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return true, fmt.Errorf("packs: remove pack: %w", err)
 		}
@@ -439,7 +511,7 @@ func (p *packs) evacuate(pf *packFile) error {
 		return syncErr
 	}
 	p.mu.Lock()
-	delete(p.files, pf.seq)
+	p.dropLocked(pf)
 	p.mu.Unlock()
 	if err := os.Remove(pf.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("packs: compact: %w", err)
@@ -454,6 +526,13 @@ func (p *packs) close() {
 		a := p.active
 		p.active = nil
 		p.retireLocked(a)
+	}
+	for _, pf := range p.files {
+		if pf.readers == 0 && pf.rf != nil {
+			pf.rf.Close()
+			pf.rf = nil
+			p.handles--
+		}
 	}
 }
 

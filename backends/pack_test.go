@@ -260,3 +260,62 @@ func TestPacksConcurrent(t *testing.T) {
 		t.Fatalf("%d blobs after reopen, want %d", got, 16*25+1)
 	}
 }
+
+// A reader keeps reading a blob whose pack is compacted away under it, and
+// the shared read handle of a removed pack closes with its last reader.
+func TestPacksReadWhilePackGoes(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpenPacks(t, dir)
+	want := map[string][]byte{}
+	putSeries(t, p, 0, 10, 4096, want)
+	p.close() // the next put starts a second pack
+	p = mustOpenPacks(t, dir)
+	putSeries(t, p, 10, 11, 4096, want)
+
+	rc, ok, err := p.open(packName(0), 100, 1000)
+	if err != nil || !ok {
+		t.Fatalf("open: %v %v", ok, err)
+	}
+	first := p.index[packName(0)].pack
+	for i := 1; i < 10; i++ {
+		p.remove(packName(i))
+		delete(want, packName(i))
+	}
+	if n, err := p.compact(); err != nil || n != 1 {
+		t.Fatalf("compact: %d %v", n, err)
+	}
+	if !first.gone || first.rf == nil {
+		t.Fatalf("the compacted pack's handle must stay open while read: gone=%v", first.gone)
+	}
+	got, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want[packName(0)][100:1100]) {
+		t.Fatal("bytes read from the compacted pack differ")
+	}
+	rc.Close()
+	rc.Close() // twice is harmless
+	if first.rf != nil || first.readers != 0 {
+		t.Fatalf("handle of the removed pack still open (readers %d)", first.readers)
+	}
+	checkPacked(t, p, want)
+
+	// WriteTo hands the rest of a window over in one piece.
+	rc, _, _ = p.open(packName(10), 10, -1)
+	var buf bytes.Buffer
+	if _, err := io.CopyN(io.Discard, rc, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.(io.WriterTo).WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if !bytes.Equal(buf.Bytes(), want[packName(10)][16:]) {
+		t.Fatalf("WriteTo after a read: %d bytes", buf.Len())
+	}
+	p.close()
+	if p.handles != 0 {
+		t.Fatalf("%d read handles left open after close", p.handles)
+	}
+}
