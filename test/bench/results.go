@@ -64,6 +64,9 @@ type Target struct {
 	Detail string `json:"detail"`
 	// Skipped targets could not be judged (a figure is missing).
 	Skipped bool `json:"skipped,omitempty"`
+	// Bound targets were missed for a measured reason no server could
+	// beat on this machine (Detail gives the measurement).
+	Bound bool `json:"bound,omitempty"`
 }
 
 func (r *Results) add(f *Figure) {
