@@ -41,12 +41,22 @@ func newGroupSync(dir string) (*groupSync, error) {
 	return g, nil
 }
 
-// Sync returns once a syncfs that began after the call has finished.
-func (g *groupSync) Sync() error {
+// Sync returns once a sync that began after the call has finished.
+func (g *groupSync) Sync() error { return g.wait(g.ticket()) }
+
+// ticket names the first sync that covers what was written before the
+// call: a sync running now may have begun before the write, so the next.
+func (g *groupSync) ticket() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// A sync running now may have begun before our write: we need the next.
-	target := g.started + 1
+	return g.started + 1
+}
+
+// wait returns once the sync named by target (or a later one) has
+// finished, running it if nobody is.
+func (g *groupSync) wait(target uint64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for g.completed < target {
 		if g.running {
 			g.cond.Wait()

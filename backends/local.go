@@ -144,6 +144,32 @@ func (w *localWriter) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
+// Place puts the blob under name without waiting for it to be durable, and
+// returns what makes it so: a small blob is appended to a pack, whose one
+// fdatasync the caller may then share with every blob appended before it
+// started (the gateway runs it inside the catalog's group commit, just
+// before the records that reference the blobs commit). A large blob is
+// made durable here, as Commit does, and its function does nothing. The
+// function must be called once; a blob whose function failed is not
+// stored.
+func (w *localWriter) Place(ctx context.Context, name string) (func() error, error) {
+	if w.done || w.f != nil {
+		if err := w.Commit(ctx, name); err != nil {
+			return nil, err
+		}
+		return func() error { return nil }, nil
+	}
+	w.done = true
+	if _, err := w.l.blobPath(name); err != nil {
+		return nil, err
+	}
+	durable, err := w.l.packs.append(name, w.small)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return durable, nil
+}
+
 func (w *localWriter) Commit(ctx context.Context, name string) error {
 	if w.done {
 		return errors.New("local store: blob already finished")

@@ -249,8 +249,21 @@ func (p *packs) syncPack(pf *packFile) error {
 // put makes data durable under name. Identical content already packed is
 // kept once; the caller still waits for a sync that covers it.
 func (p *packs) put(name string, data []byte) error {
+	durable, err := p.append(name, data)
+	if err != nil {
+		return err
+	}
+	return durable()
+}
+
+// append writes data under name and returns the function that makes it
+// durable: it waits for a sync of the pack that began after the write
+// (one fdatasync serves every record written before it started), and must
+// be called exactly once; later calls return the first call's result.
+// Until then the record may be read, but a crash may lose it.
+func (p *packs) append(name string, data []byte) (func() error, error) {
 	if len(name) == 0 || len(name) > 255 || int64(len(data)) > 1<<31 {
-		return fmt.Errorf("packs: blob %q of %d bytes cannot be packed", name, len(data))
+		return nil, fmt.Errorf("packs: blob %q of %d bytes cannot be packed", name, len(data))
 	}
 	rec := appendRecord(make([]byte, 0, packHeaderSize+len(name)+len(data)), recPut, name, data)
 	p.mu.Lock()
@@ -258,37 +271,55 @@ func (p *packs) put(name string, data []byte) error {
 		pf := loc.pack
 		if pf.f == nil {
 			p.mu.Unlock()
-			return nil // in a pack no longer written to: synced already
+			return func() error { return nil }, nil // in a pack no longer written to: synced already
 		}
 		pf.users++
+		t := pf.gs.ticket()
 		p.mu.Unlock()
-		return p.syncPack(pf)
+		return p.durableFunc(pf, t, ""), nil
 	}
 	pf, err := p.activeLocked()
 	if err != nil {
 		p.mu.Unlock()
-		return err
+		return nil, err
 	}
 	if _, err := pf.f.WriteAt(rec, pf.size); err != nil {
 		p.mu.Unlock()
-		return fmt.Errorf("packs: write: %w", err)
+		return nil, fmt.Errorf("packs: write: %w", err)
 	}
 	p.index[name] = packLoc{pack: pf, off: pf.size + packHeaderSize + int64(len(name)), n: int64(len(data))}
 	pf.size += int64(len(rec))
 	pf.live += int64(len(data))
 	pf.users++
+	t := pf.gs.ticket()
 	p.mu.Unlock()
-	if err := p.syncPack(pf); err != nil {
-		// Not durable: forget it, so that nobody finds it as stored.
-		p.mu.Lock()
-		if loc, ok := p.index[name]; ok && loc.pack == pf {
-			delete(p.index, name)
-			pf.live -= loc.n
-		}
-		p.mu.Unlock()
-		return fmt.Errorf("packs: sync: %w", err)
+	return p.durableFunc(pf, t, name), nil
+}
+
+// durableFunc waits for sync ticket t of pf once. A failed sync forgets
+// name (when the record was ours), so that nobody finds it as stored.
+func (p *packs) durableFunc(pf *packFile, t uint64, name string) func() error {
+	var once sync.Once
+	var err error
+	return func() error {
+		once.Do(func() {
+			err = pf.gs.wait(t)
+			p.mu.Lock()
+			pf.users--
+			if err != nil && name != "" {
+				if loc, ok := p.index[name]; ok && loc.pack == pf {
+					delete(p.index, name)
+					pf.live -= loc.n
+				}
+			}
+			p.closeIfDoneLocked(pf)
+			p.mu.Unlock()
+			if err != nil {
+				err = fmt.Errorf("packs: sync: %w", err)
+			}
+		})
+		return err
 	}
-	return nil
 }
 
 // lookup finds a packed blob.

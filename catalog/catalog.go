@@ -44,6 +44,14 @@ type Store interface {
 	// may be committed together with one fsync (group commit), so fn may run
 	// more than once and must only act through the Tx.
 	Batch(ctx context.Context, fn func(Tx) error) error
+	// BatchReady is Batch for a write whose data elsewhere must be durable
+	// before its records commit. ready is run by the committing goroutine
+	// while the group's transaction is built, so that one data sync and
+	// one catalog commit serve the whole group; the transaction commits
+	// only once the ready of every call in it has returned nil, and a call
+	// whose ready fails gets that error and commits nothing. ready may be
+	// called more than once and must then return its first result.
+	BatchReady(ctx context.Context, ready func() error, fn func(Tx) error) error
 	// Size reports the catalog file's size in bytes.
 	Size() int64
 	Close() error
@@ -92,7 +100,14 @@ func (b *Bolt) Batch(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.group.do(fn)
+	return b.group.do(nil, fn)
+}
+
+func (b *Bolt) BatchReady(ctx context.Context, ready func() error, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.group.do(ready, fn)
 }
 
 func (b *Bolt) Size() int64 {

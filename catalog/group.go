@@ -25,12 +25,13 @@ type groupCommit struct {
 }
 
 type groupCall struct {
-	fn  func(Tx) error
-	err chan error
+	ready func() error // nil: nothing to wait for
+	fn    func(Tx) error
+	err   chan error
 }
 
-func (g *groupCommit) do(fn func(Tx) error) error {
-	c := &groupCall{fn: fn, err: make(chan error, 1)}
+func (g *groupCommit) do(ready func() error, fn func(Tx) error) error {
+	c := &groupCall{ready: ready, fn: fn, err: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	if !g.running {
@@ -62,12 +63,24 @@ func (g *groupCommit) loop() {
 	}
 }
 
-// run commits calls in one transaction. A call that fails would roll back
-// its neighbours' work too, so it is taken out and run alone, where its
-// error is its own, and the rest are tried again without it.
+// run commits calls in one transaction. Their readies run on another
+// goroutine meanwhile (the first one's data sync covers the rest), and the
+// transaction waits for them before it commits. A call that fails, in fn
+// or in ready, would roll back its neighbours' work too, so it is taken
+// out and answered alone, and the rest are tried again without it.
 func (g *groupCommit) run(calls []*groupCall) {
 	for len(calls) > 0 {
-		failed := -1
+		readyErr := make([]error, len(calls))
+		readyDone := make(chan struct{})
+		go func() {
+			defer close(readyDone)
+			for i, c := range calls {
+				if c.ready != nil {
+					readyErr[i] = safeReady(c.ready)
+				}
+			}
+		}()
+		failed, notReady := -1, false
 		err := g.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := safeCall(c.fn, tx); err != nil {
@@ -75,8 +88,30 @@ func (g *groupCommit) run(calls []*groupCall) {
 					return err
 				}
 			}
+			<-readyDone
+			for _, err := range readyErr {
+				if err != nil {
+					notReady = true
+					return err
+				}
+			}
 			return nil
 		})
+		<-readyDone
+		if notReady {
+			// Those whose data is not durable fail; the others go again
+			// (their readies answer at once now).
+			rest := calls[:0:0]
+			for i, c := range calls {
+				if readyErr[i] != nil {
+					c.err <- readyErr[i]
+				} else {
+					rest = append(rest, c)
+				}
+			}
+			calls = rest
+			continue
+		}
 		if failed < 0 {
 			for _, c := range calls {
 				c.err <- err
@@ -90,8 +125,26 @@ func (g *groupCommit) run(calls []*groupCall) {
 			c.err <- err
 			return
 		}
-		c.err <- g.db.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) })
+		c.err <- g.db.Update(func(tx *bolt.Tx) error {
+			if err := safeCall(c.fn, tx); err != nil {
+				return err
+			}
+			if c.ready != nil {
+				return safeReady(c.ready)
+			}
+			return nil
+		})
 	}
+}
+
+// safeReady is safeCall for a ready function.
+func safeReady(ready func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("catalog: panic in a batched call's ready: %v", p)
+		}
+	}()
+	return ready()
 }
 
 // safeCall turns a panic in fn into an error of fn's call alone, rather than

@@ -105,3 +105,76 @@ func TestBatchCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, ran)
 }
+
+// A call's ready runs before its records commit: while it has not
+// returned nobody sees them, a failing ready fails its own call alone, and
+// a panicking one is an error, not a crash.
+func TestBatchReadyGatesTheCommit(t *testing.T) {
+	b := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		done <- b.BatchReady(ctx, func() error {
+			once.Do(func() { close(started) })
+			<-release
+			return nil
+		}, func(tx Tx) error { return tx.Put("t", []byte("gated"), []byte("v")) })
+	}()
+	<-started
+	require.NoError(t, b.View(ctx, func(tx Tx) error {
+		require.Nil(t, tx.Get("t", []byte("gated")), "committed before its ready returned")
+		return nil
+	}))
+	close(release)
+	require.NoError(t, <-done)
+	require.NoError(t, b.View(ctx, func(tx Tx) error {
+		require.NotNil(t, tx.Get("t", []byte("gated")))
+		return nil
+	}))
+
+	errDisk := errors.New("sync failed")
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ready := func() error { return nil }
+			switch i % 3 {
+			case 1:
+				ready = func() error { return fmt.Errorf("call %d: %w", i, errDisk) }
+			case 2:
+				if i%10 == 2 {
+					ready = func() error { panic("boom") }
+				}
+			}
+			errs[i] = b.BatchReady(ctx, ready, func(tx Tx) error {
+				return tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v"))
+			})
+		}()
+	}
+	wg.Wait()
+	got := map[string]bool{}
+	require.NoError(t, b.View(ctx, func(tx Tx) error {
+		return tx.Scan("t", nil, func(k, _ []byte) bool { got[string(k)] = true; return true })
+	}))
+	for i := range n {
+		k := fmt.Sprintf("k%03d", i)
+		switch {
+		case i%3 == 1:
+			require.ErrorIs(t, errs[i], errDisk, "call %d", i)
+			require.Contains(t, errs[i].Error(), fmt.Sprintf("call %d:", i))
+			require.False(t, got[k], "call %d committed although its data is not durable", i)
+		case i%3 == 2 && i%10 == 2:
+			require.ErrorContains(t, errs[i], "panic", "call %d", i)
+			require.False(t, got[k], "call %d committed after its ready panicked", i)
+		default:
+			require.NoError(t, errs[i], "call %d", i)
+			require.True(t, got[k], "call %d lost", i)
+		}
+	}
+}

@@ -379,22 +379,45 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 	}
 	s.pin(pins)
 	var placeErr error
+	var durable []func() error
 	for _, b := range blobs {
 		if b.done {
 			continue
 		}
 		b.done = true
-		if err := b.w.Commit(ctx, b.block.Hash); err != nil && placeErr == nil {
+		var err error
+		if p, ok := b.w.(placer); ok {
+			var d func() error
+			if d, err = p.Place(ctx, b.block.Hash); err == nil {
+				durable = append(durable, d)
+			}
+		} else {
+			err = b.w.Commit(ctx, b.block.Hash)
+		}
+		if err != nil && placeErr == nil {
 			placeErr = wrapErr(CodeOperationFailed, err, "cannot store data")
 		}
+	}
+	// The blobs become durable inside the catalog's group commit, just
+	// before the records that reference them, with one sync for the group.
+	ready := func() error {
+		for _, d := range durable {
+			if err := d(); err != nil {
+				return wrapErr(CodeOperationFailed, err, "cannot store data")
+			}
+		}
+		return nil
 	}
 	var r refs
 	err := placeErr
 	if err == nil {
-		err = s.cat.Batch(ctx, func(tx catalog.Tx) error {
+		err = s.cat.BatchReady(ctx, ready, func(tx catalog.Tx) error {
 			r = refs{}
 			return fn(withCaller(ctx, tx), &r)
 		})
+	}
+	for _, d := range durable {
+		d() // each runs once: this releases any the catalog did not run
 	}
 	s.unpin(pins)
 	if err != nil {
@@ -407,6 +430,13 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 	}
 	s.dropUnreferenced(ctx, r.zeros)
 	return err
+}
+
+// placer is a blob writer that can put its blob in place at once and make
+// it durable later (backends.Local's small blobs). The durable function
+// runs once; its later calls return the first result.
+type placer interface {
+	Place(ctx context.Context, name string) (durable func() error, err error)
 }
 
 // update runs fn in a write transaction and then removes the blobs whose
