@@ -213,19 +213,8 @@ func (s *Service) digestUpload(ctx context.Context, uploadID string, space int64
 	if h == nil || h.failed || h.space != space || h.algo != fullAlgo || !samePrefix(h.blocks, blocks) {
 		return s.digestBlocks(ctx, space, blocks, false, fullAlgo)
 	}
-	rest := blocks[len(h.blocks):]
-	st, err := s.space(space)
-	if err != nil {
+	if err := s.digestInto(ctx, space, blocks[len(h.blocks):], h.d); err != nil {
 		return nil, err
-	}
-	var total int64
-	for _, b := range rest {
-		total += b.Size
-	}
-	r := &blocksReader{ctx: ctx, st: st, blocks: rest, left: total}
-	defer r.Close()
-	if _, err := copyHashed(io.Discard, r, h.d, -1); err != nil {
-		return nil, wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
 	}
 	return h.d, nil
 }

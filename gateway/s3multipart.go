@@ -373,24 +373,29 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 // pipelined hashing as uploads: SHA-256 always, MD5 when asked, and the
 // checksum algo when set.
 func (s *Service) digestBlocks(ctx context.Context, space int64, blocks []Block, withMD5 bool, algo string) (*digester, error) {
+	d := newDigester(algo)
+	if !withMD5 {
+		d.md5 = nil
+	}
+	return d, s.digestInto(ctx, space, blocks, d)
+}
+
+// digestInto feeds the content of blocks, in order, to d.
+func (s *Service) digestInto(ctx context.Context, space int64, blocks []Block, d *digester) error {
 	st, err := s.space(space)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var total int64
 	for _, b := range blocks {
 		total += b.Size
 	}
-	d := newDigester(algo)
-	if !withMD5 {
-		d.md5 = nil
-	}
 	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
 	defer r.Close()
 	if _, err := copyHashed(io.Discard, r, d, -1); err != nil {
-		return nil, wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
+		return wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
 	}
-	return d, nil
+	return nil
 }
 
 // dropUploadTx deletes an upload and its parts, releasing their references.
