@@ -161,7 +161,7 @@ func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
 	}
-	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && f.Value >= 0.8*lv && pf.Value >= 0.8*lv {
+	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && sameOperation(f.ID) && f.Value >= 0.8*lv && pf.Value >= 0.8*lv {
 		return fmt.Sprintf("both at the limit: jcsgw %s and gofakes3 %s of %s", ratio(f.Value/lv), ratio(pf.Value/lv), name)
 	}
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
@@ -174,6 +174,19 @@ func peerBound(r *Results, f, pf *Figure) string {
 			f.ClientCPU, fmtValue(f), runtime.NumCPU(), fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	return ""
+}
+
+// sameOperation tells whether a figure's limit measures the same operation
+// (a large PUT against writing and hashing, a large GET against serving a
+// file, a 4 KiB PUT against the fsync-per-write handler), so that sitting
+// at it means something. Small GETs, HEADs and DELETEs are only shown
+// beside limit (d); they are not bounded by it.
+func sameOperation(id string) bool {
+	switch id {
+	case figGetSmall, figHeadSmall, figDelSmall:
+		return false
+	}
+	return true
 }
 
 // ratio prints x rounded down, so that a ratio just under a target's bound
