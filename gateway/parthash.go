@@ -2,9 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"sync"
 
 	"jcsgw/catalog"
@@ -116,7 +113,7 @@ func (c *partHashes) take(id string) *partHash {
 // there.
 func (s *Service) digestAhead(uploadID string, h *partHash) {
 	ctx := context.Background()
-	st, err := s.space(h.space)
+	var err error
 	for {
 		h.mu.Lock()
 		if err != nil {
@@ -164,42 +161,13 @@ func (s *Service) digestAhead(uploadID string, h *partHash) {
 			h.mu.Unlock()
 			return
 		}
-		err = digestBlob(ctx, st, p.Block, h.d)
+		err = s.digestInto(ctx, h.space, []Block{p.Block}, h.d)
 		if err == nil {
 			h.mu.Lock()
 			h.blocks = append(h.blocks, p.Block)
 			h.mu.Unlock()
 		}
 	}
-}
-
-// digestBlob feeds one blob to d on this goroutine: the parts are read
-// back from the page cache while uploads use the other cores, so lanes
-// would only add hand-offs.
-func digestBlob(ctx context.Context, st ShardStore, b Block, d *digester) error {
-	rc, err := st.Open(ctx, b.Hash, 0, b.Size)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	c := getBuf()
-	defer c.release()
-	var n int64
-	for {
-		m, err := fill(rc, c.b)
-		d.Write(c.b[:m])
-		n += int64(m)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if n != b.Size {
-		return fmt.Errorf("blob %s: read %d bytes of %d", b.Hash, n, b.Size)
-	}
-	return nil
 }
 
 // forgetParts drops an upload's digest, if any (the upload is gone).

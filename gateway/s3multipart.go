@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -392,10 +393,34 @@ func (s *Service) digestInto(ctx context.Context, space int64, blocks []Block, d
 	}
 	r := &blocksReader{ctx: ctx, st: st, blocks: blocks, left: total}
 	defer r.Close()
-	if _, err := copyHashed(io.Discard, r, d, -1); err != nil {
+	if d.md5 != nil {
+		// MD5 and SHA-256 on lanes of their own, in parallel.
+		_, err = copyHashed(io.Discard, r, d, -1)
+	} else {
+		// One digest to feed (a CRC beside SHA-256 is cheap): lanes would
+		// only add hand-offs.
+		err = hashAll(r, d)
+	}
+	if err != nil {
 		return wrapErr(CodeOperationFailed, err, "cannot read the object's blocks")
 	}
 	return nil
+}
+
+// hashAll feeds r to d on this goroutine through one pooled buffer.
+func hashAll(r io.Reader, d *digester) error {
+	c := getBuf()
+	defer c.release()
+	for {
+		n, err := fill(r, c.b)
+		d.Write(c.b[:n])
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // dropUploadTx deletes an upload and its parts, releasing their references.
