@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -72,14 +73,18 @@ func (g *groupCommit) run(calls []*groupCall) {
 	for len(calls) > 0 {
 		readyErr := make([]error, len(calls))
 		readyDone := make(chan struct{})
-		go func() {
-			defer close(readyDone)
-			for i, c := range calls {
-				if c.ready != nil {
-					readyErr[i] = safeReady(c.ready)
+		if slices.ContainsFunc(calls, func(c *groupCall) bool { return c.ready != nil }) {
+			go func() {
+				defer close(readyDone)
+				for i, c := range calls {
+					if c.ready != nil {
+						readyErr[i] = safeReady(c.ready)
+					}
 				}
-			}
-		}()
+			}()
+		} else {
+			close(readyDone) // most groups: metadata only, nothing to wait for
+		}
 		failed, notReady := -1, false
 		err := g.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
