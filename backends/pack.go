@@ -235,10 +235,11 @@ func (p *packs) closeIfDoneLocked(pf *packFile) {
 	}
 }
 
-// syncPack waits for a sync of pf that covers what was written to it
-// before the caller took a use of it (pf.users++ under p.mu).
-func (p *packs) syncPack(pf *packFile) error {
-	err := pf.gs.Sync()
+// syncPack waits for sync ticket t of pf (see groupSync.ticket), which
+// covers what was written to it before the caller took a use of it
+// (pf.users++ under p.mu), and gives the use back.
+func (p *packs) syncPack(pf *packFile, t uint64) error {
+	err := pf.gs.wait(t)
 	p.mu.Lock()
 	pf.users--
 	p.closeIfDoneLocked(pf)
@@ -303,20 +304,18 @@ func (p *packs) durableFunc(pf *packFile, t uint64, name string) func() error {
 	var err error
 	return func() error {
 		once.Do(func() {
-			err = pf.gs.wait(t)
-			p.mu.Lock()
-			pf.users--
-			if err != nil && name != "" {
+			if err = p.syncPack(pf, t); err == nil {
+				return
+			}
+			if name != "" {
+				p.mu.Lock()
 				if loc, ok := p.index[name]; ok && loc.pack == pf {
 					delete(p.index, name)
 					pf.live -= loc.n
 				}
+				p.mu.Unlock()
 			}
-			p.closeIfDoneLocked(pf)
-			p.mu.Unlock()
-			if err != nil {
-				err = fmt.Errorf("packs: sync: %w", err)
-			}
+			err = fmt.Errorf("packs: sync: %w", err)
 		})
 		return err
 	}
@@ -338,25 +337,40 @@ func (p *packs) lookup(name string) (path string, off, n int64, ok bool) {
 func (p *packs) open(name string, off, n int64) (io.ReadCloser, bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	loc, ok := p.index[name]
-	if !ok {
-		return nil, false, nil
-	}
-	pf := loc.pack
-	if pf.rf == nil {
-		f, err := os.Open(pf.path)
-		if err != nil {
-			return nil, true, fmt.Errorf("packs: %w", err)
+	for range 3 {
+		loc, ok := p.index[name]
+		if !ok {
+			return nil, false, nil
 		}
-		pf.rf = f
-		p.handles++
+		pf := loc.pack
+		if pf.rf == nil {
+			// Opened without the lock, which writers need: a compaction may
+			// move the blob meanwhile, and the index then says where to.
+			p.mu.Unlock()
+			f, err := os.Open(pf.path)
+			p.mu.Lock()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, true, fmt.Errorf("packs: %w", err)
+			}
+			if pf.rf != nil || pf.gone {
+				f.Close() // another reader was first, or the pack went
+				continue
+			}
+			pf.rf = f
+			p.handles++
+			continue // the blob may have moved while the lock was free
+		}
+		pf.readers++
+		off = min(max(off, 0), loc.n)
+		if n < 0 || n > loc.n-off {
+			n = loc.n - off
+		}
+		return &packSection{p: p, pf: pf, sr: io.NewSectionReader(pf.rf, loc.off+off, n)}, true, nil
 	}
-	pf.readers++
-	off = min(max(off, 0), loc.n)
-	if n < 0 || n > loc.n-off {
-		n = loc.n - off
-	}
-	return &packSection{p: p, pf: pf, sr: io.NewSectionReader(pf.rf, loc.off+off, n)}, true, nil
+	return nil, true, fmt.Errorf("packs: blob %s keeps moving", name)
 }
 
 // dropLocked forgets a pack that is being removed; its read handle closes
@@ -534,7 +548,7 @@ func (p *packs) evacuate(pf *packFile) error {
 	}
 	var syncErr error
 	for _, dst := range syncs {
-		if err := p.syncPack(dst); err != nil && syncErr == nil {
+		if err := p.syncPack(dst, dst.gs.ticket()); err != nil && syncErr == nil {
 			syncErr = fmt.Errorf("packs: compact sync: %w", err)
 		}
 	}
