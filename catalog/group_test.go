@@ -19,6 +19,16 @@ func openTest(t *testing.T) *Bolt {
 	return b
 }
 
+// keysOf returns the keys committed to table.
+func keysOf(t *testing.T, b *Bolt, table string) map[string]bool {
+	t.Helper()
+	got := map[string]bool{}
+	require.NoError(t, b.View(context.Background(), func(tx Tx) error {
+		return tx.Scan(table, nil, func(k, _ []byte) bool { got[string(k)] = true; return true })
+	}))
+	return got
+}
+
 // Concurrent batches all commit, each sees its own result, and a failing
 // call neither takes its neighbours down nor leaves any of its writes.
 func TestBatchGroupsAndIsolatesFailures(t *testing.T) {
@@ -47,10 +57,7 @@ func TestBatchGroupsAndIsolatesFailures(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got := map[string]bool{}
-	require.NoError(t, b.View(ctx, func(tx Tx) error {
-		return tx.Scan("t", nil, func(k, _ []byte) bool { got[string(k)] = true; return true })
-	}))
+	got := keysOf(t, b, "t")
 	for i := range n {
 		k := fmt.Sprintf("k%03d", i)
 		switch {
@@ -158,10 +165,7 @@ func TestBatchReadyGatesTheCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got := map[string]bool{}
-	require.NoError(t, b.View(ctx, func(tx Tx) error {
-		return tx.Scan("t", nil, func(k, _ []byte) bool { got[string(k)] = true; return true })
-	}))
+	got := keysOf(t, b, "t")
 	for i := range n {
 		k := fmt.Sprintf("k%03d", i)
 		switch {
