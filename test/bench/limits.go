@@ -20,13 +20,15 @@ import (
 
 // Limit figure IDs (Who = "limit").
 const (
-	limDiskWrite   = "a.write"
-	limDiskRead    = "a.read"
-	limHash        = "b.hash"
-	limHTTPPut     = "c.put"
-	limHTTPGet     = "c.get"
-	limHTTP4K      = "d.put4k"
-	limHTTP4KPlain = "d.put4k.plain"
+	limDiskWrite    = "a.write"
+	limDiskRead     = "a.read"
+	limHash         = "b.hash"
+	limHTTPPut      = "c.put"
+	limHTTPGet      = "c.get"
+	limHTTP4K       = "d.put4k"
+	limHTTP4KPlain  = "d.put4k.plain"
+	limHTTPPutPlain = "c.put.plain"
+	limHTTPGetPlain = "c.get.plain"
 )
 
 // runLimits measures what the machine allows: (a) disk, (b) hashing,
@@ -259,28 +261,54 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 		return err
 	}
 	defer fs.close()
+	// As for (d): the limit is taken with the S3 workloads' client, and the
+	// plain net/http client's figures are kept beside it.
+	sdk := &server{s3: newS3(fs.url, "limit", "limit")}
 	hc := &http.Client{Transport: transport()}
 	size := b.cfg.Big
-	put := newAcc(whoLimit, limHTTPPut, "(c) minimal handler PUT+fsync "+sizeLabel(size), "MB/s")
-	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size), "MB/s")
-	for rep := range b.repetitions(put, get) {
+	put := newAcc(whoLimit, limHTTPPut, "(c) minimal handler PUT+fsync "+sizeLabel(size)+" (aws-sdk client)", "MB/s")
+	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (aws-sdk client)", "MB/s")
+	plainP := newAcc(whoLimit, limHTTPPutPlain, "(c) minimal handler PUT+fsync "+sizeLabel(size)+" (plain net/http client)", "MB/s")
+	plainG := newAcc(whoLimit, limHTTPGetPlain, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (plain net/http client)", "MB/s")
+	meter := func() *cpuMeter { return meterCPU(0) }
+	for rep := range b.repetitions(put, get, plainP, plainG) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		url := fmt.Sprintf("%s/big-%d", fs.url, rep)
-		m := meterCPU(0)
-		t0 := time.Now()
-		err := plainPut(rctx, hc, url, newBody(nextSeed(), size), size)
-		if err == nil {
-			put.sample(mbps(size, time.Since(t0)), m.stop())
-			err = sampleReads(get, size, func() *cpuMeter { return meterCPU(0) }, func() error { return plainGet(rctx, hc, url, size) })
+		for _, run := range []struct {
+			put, get *acc
+			name     string
+			doPut    func(*body) error
+			doGet    func() error
+		}{
+			{put, get, fmt.Sprintf("limit_big-%d", rep),
+				func(payload *body) error {
+					return sdk.put(rctx, "limit", fmt.Sprintf("big-%d", rep), payload, size)
+				},
+				func() error { return sdk.get(rctx, "limit", fmt.Sprintf("big-%d", rep), size) }},
+			{plainP, plainG, fmt.Sprintf("plain-%d", rep),
+				func(payload *body) error {
+					return plainPut(rctx, hc, fmt.Sprintf("%s/plain-%d", fs.url, rep), payload, size)
+				},
+				func() error { return plainGet(rctx, hc, fmt.Sprintf("%s/plain-%d", fs.url, rep), size) }},
+		} {
+			m, t0 := meter(), time.Now()
+			err = run.doPut(newBody(nextSeed(), size))
+			if err == nil {
+				run.put.sample(mbps(size, time.Since(t0)), m.stop())
+				err = sampleReads(run.get, size, meter, run.doGet)
+			}
+			os.Remove(filepath.Join(dir, run.name))
+			if err != nil {
+				break
+			}
 		}
 		cancel()
-		os.Remove(filepath.Join(dir, fmt.Sprintf("big-%d", rep)))
 		if err != nil {
 			return err
 		}
 	}
-	put.done(b.res)
-	get.done(b.res)
+	for _, a := range []*acc{put, get, plainP, plainG} {
+		a.done(b.res)
+	}
 	return nil
 }
 
