@@ -48,6 +48,10 @@ func (s *Service) dropJPartsTx(tx catalog.Tx, r *refs, o objRec) error {
 	if err != nil {
 		return err
 	}
+	if len(order) > 0 {
+		// Should the transaction fail, the digest is only lost work.
+		s.partHashes.forget(jcsPartsKey(o.ID))
+	}
 	for _, i := range order {
 		if err := r.add(tx, o.SpaceID, parts[i].Hash, -1); err != nil {
 			return err
@@ -157,7 +161,7 @@ func (s *Service) multipartSpace(ctx context.Context, objID int64, index int) (i
 }
 
 func (s *Service) commitJPart(ctx context.Context, objID int64, index int, st *staged) error {
-	return s.commit(ctx, []*staged{st}, func(tx catalog.Tx, r *refs) error {
+	err := s.commit(ctx, []*staged{st}, func(tx catalog.Tx, r *refs) error {
 		o, err := getObj(tx, objID)
 		if err != nil {
 			return err
@@ -190,6 +194,10 @@ func (s *Service) commitJPart(ctx context.Context, objID int64, index int, st *s
 		o.Updated = s.now()
 		return tx.Put(tObj, u64(o.ID), enc(o))
 	})
+	if err == nil {
+		s.partLanded(jcsPartsKey(objID), func() *partHash { return jcsPartHash(objID, st.space, index) })
+	}
+	return err
 }
 
 // CompleteMultipartObject joins the listed part indexes, in the listed
@@ -229,8 +237,9 @@ func (s *Service) CompleteMultipartObject(ctx context.Context, objID int64, inde
 	if s.maxSize > 0 && total > s.maxSize {
 		return Object{}, errorf(CodeEntityTooLarge, "the listed parts add up to %d bytes; an object may have at most %d", total, s.maxSize)
 	}
-	// The fileHash and ETag cover the whole content: read it once.
-	d, err := s.digestBlocks(ctx, o.SpaceID, blocks, true, "")
+	// The fileHash and ETag cover the whole content: what was not digested
+	// as the parts landed is read now.
+	d, err := s.digestUpload(ctx, jcsPartsKey(objID), o.SpaceID, blocks, true, "")
 	if err != nil {
 		return Object{}, err
 	}

@@ -2,16 +2,18 @@ package gateway
 
 import (
 	"context"
+	"strconv"
 	"sync"
 
 	"jcsgw/catalog"
 )
 
-// partHashes digests the parts of S3 multipart uploads in progress, in
-// part-number order starting at 1, as they land. CompleteUpload must hash
-// the whole object for its fileHash (and a full-object CRC); with the
-// first parts already digested it reads only the rest, so the hashing runs
-// while the client is still sending instead of after its last byte.
+// partHashes digests the parts of multipart uploads in progress (S3
+// uploads, and JCS multipart objects) in ascending part number as they
+// land. Completion must hash the whole object for its fileHash (and the
+// ETag or a full-object CRC); with the first parts already digested it
+// reads only the rest, so the hashing runs while the client is still
+// sending instead of after its last byte.
 //
 // It is a cache and never a source of truth: an upload it does not know,
 // whose digested parts are not the first ones listed at completion, or
@@ -26,10 +28,13 @@ type partHashes struct {
 // are hashed at completion.
 const maxPartHashes = 256
 
-// partHash is one upload's digest of its parts 1..len(blocks).
+// partHash is one upload's digest of its parts first, first+1, … (as
+// many as it has blocks).
 type partHash struct {
 	space int64
 	algo  string // full-object checksum algorithm, "" for none
+	src   partSource
+	first int
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when running turns false
@@ -41,10 +46,53 @@ type partHash struct {
 	failed  bool       // a read failed: the digest is unusable
 }
 
-// landed tells the cache that a part of uploadID is stored, and starts a
-// goroutine digesting the consecutive parts not yet digested.
-func (s *Service) partLanded(uploadID string, space int64, fullAlgo string) {
-	h := s.partHashes.get(uploadID, space, fullAlgo)
+// partSource finds part n of an upload in the catalog; gone tells that the
+// upload itself is no longer in progress.
+type partSource func(tx catalog.Tx, n int) (b Block, found, gone bool, err error)
+
+// s3PartHash starts the digest of an S3 upload: parts 1, 2, …, without MD5
+// (the ETag comes from the parts' own MD5s).
+func s3PartHash(uploadID string, space int64, fullAlgo string) *partHash {
+	d := newDigester(fullAlgo)
+	d.md5 = nil
+	return &partHash{space: space, algo: fullAlgo, d: d, first: 1,
+		src: func(tx catalog.Tx, n int) (Block, bool, bool, error) {
+			v := tx.Get(tUPart, upartKey(uploadID, n))
+			if v == nil {
+				return Block{}, false, tx.Get(tUpload, []byte(uploadID)) == nil, nil
+			}
+			p, err := dec[partRec](v)
+			return p.Block, err == nil, false, err
+		}}
+}
+
+// jcsPartsKey is a JCS multipart object's key in partHashes (S3 upload IDs
+// never contain a slash).
+func jcsPartsKey(objID int64) string { return "jcs/" + strconv.FormatInt(objID, 10) }
+
+// jcsPartHash starts the digest of a JCS multipart object whose part
+// index landed first. JCS indexes are the client's to choose and to order
+// at completion; the digest follows ascending indexes from 0 or 1 (the
+// common numberings) and is only used when the completion lists them so.
+// The object becomes an ordinary one, so its ETag is the MD5 of it all.
+func jcsPartHash(objID, space int64, index int) *partHash {
+	return &partHash{space: space, d: newDigester(""), first: min(max(index, 0), 1),
+		src: func(tx catalog.Tx, n int) (Block, bool, bool, error) {
+			v := tx.Get(tJPart, jpartKey(objID, n))
+			if v == nil {
+				o, err := getObj(tx, objID)
+				return Block{}, false, err != nil || o.Redundancy != RedundancyMultipart, nil
+			}
+			p, err := dec[jpartRec](v)
+			return p.Block, err == nil, false, err
+		}}
+}
+
+// partLanded tells the cache that a part of upload key is stored, and
+// starts a goroutine digesting the consecutive parts not yet digested;
+// start makes the upload's entry if it has none.
+func (s *Service) partLanded(key string, start func() *partHash) {
+	h := s.partHashes.get(key, start)
 	if h == nil {
 		return
 	}
@@ -58,10 +106,10 @@ func (s *Service) partLanded(uploadID string, space int64, fullAlgo string) {
 		return
 	}
 	h.running = true
-	go s.digestAhead(uploadID, h)
+	go s.digestAhead(key, h)
 }
 
-func (c *partHashes) get(id string, space int64, algo string) *partHash {
+func (c *partHashes) get(id string, start func() *partHash) *partHash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if h, ok := c.m[id]; ok {
@@ -73,9 +121,7 @@ func (c *partHashes) get(id string, space int64, algo string) *partHash {
 	if len(c.m) >= maxPartHashes {
 		return nil
 	}
-	d := newDigester(algo)
-	d.md5 = nil // the ETag comes from the parts' own MD5s
-	h := &partHash{space: space, algo: algo, d: d}
+	h := start()
 	h.idle = sync.NewCond(&h.mu)
 	c.m[id] = h
 	return h
@@ -111,7 +157,7 @@ func (c *partHashes) take(id string) *partHash {
 
 // digestAhead digests the next consecutive parts for as long as they are
 // there.
-func (s *Service) digestAhead(uploadID string, h *partHash) {
+func (s *Service) digestAhead(key string, h *partHash) {
 	ctx := context.Background()
 	var err error
 	for {
@@ -126,21 +172,14 @@ func (s *Service) digestAhead(uploadID string, h *partHash) {
 			return
 		}
 		h.kicked = false
-		next := len(h.blocks) + 1
+		next := h.first + len(h.blocks)
 		h.mu.Unlock()
 
-		var p partRec
+		var b Block
 		found, gone := false, false
-		err = s.view(ctx, func(tx catalog.Tx) error {
-			v := tx.Get(tUPart, upartKey(uploadID, next))
-			if v == nil {
-				gone = tx.Get(tUpload, []byte(uploadID)) == nil
-				return nil
-			}
-			var derr error
-			p, derr = dec[partRec](v)
-			found = derr == nil
-			return derr
+		err = s.view(ctx, func(tx catalog.Tx) (err error) {
+			b, found, gone, err = h.src(tx, next)
+			return err
 		})
 		if err != nil {
 			continue
@@ -148,7 +187,7 @@ func (s *Service) digestAhead(uploadID string, h *partHash) {
 		if gone {
 			// Aborted or completed by a path that did not take it (a
 			// bucket deletion): let the entry go.
-			s.partHashes.drop(uploadID, h)
+			s.partHashes.drop(key, h)
 		}
 		if !found {
 			h.mu.Lock()
@@ -161,10 +200,10 @@ func (s *Service) digestAhead(uploadID string, h *partHash) {
 			h.mu.Unlock()
 			return
 		}
-		err = s.digestInto(ctx, h.space, []Block{p.Block}, h.d)
+		err = s.digestInto(ctx, h.space, []Block{b}, h.d)
 		if err == nil {
 			h.mu.Lock()
-			h.blocks = append(h.blocks, p.Block)
+			h.blocks = append(h.blocks, b)
 			h.mu.Unlock()
 		}
 	}
@@ -173,13 +212,27 @@ func (s *Service) digestAhead(uploadID string, h *partHash) {
 // forgetParts drops an upload's digest, if any (the upload is gone).
 func (s *Service) forgetParts(uploadID string) { s.partHashes.take(uploadID) }
 
+// forget drops id's digest without waiting for its goroutine, which stops
+// at its next part: for callers inside a catalog transaction.
+func (c *partHashes) forget(id string) {
+	c.mu.Lock()
+	h := c.m[id]
+	delete(c.m, id)
+	c.mu.Unlock()
+	if h != nil {
+		h.mu.Lock()
+		h.taken = true
+		h.mu.Unlock()
+	}
+}
+
 // digestUpload digests an upload's listed blocks for completion: from the
 // parts already digested when they are the first ones listed, whole
 // otherwise.
-func (s *Service) digestUpload(ctx context.Context, uploadID string, space int64, blocks []Block, fullAlgo string) (*digester, error) {
-	h := s.partHashes.take(uploadID)
-	if h == nil || h.failed || h.space != space || h.algo != fullAlgo || !samePrefix(h.blocks, blocks) {
-		return s.digestBlocks(ctx, space, blocks, false, fullAlgo)
+func (s *Service) digestUpload(ctx context.Context, key string, space int64, blocks []Block, withMD5 bool, fullAlgo string) (*digester, error) {
+	h := s.partHashes.take(key)
+	if h == nil || h.failed || h.space != space || h.algo != fullAlgo || (h.d.md5 != nil) != withMD5 || !samePrefix(h.blocks, blocks) {
+		return s.digestBlocks(ctx, space, blocks, withMD5, fullAlgo)
 	}
 	if err := s.digestInto(ctx, space, blocks[len(h.blocks):], h.d); err != nil {
 		return nil, err

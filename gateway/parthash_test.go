@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,4 +158,98 @@ func TestCompleteFullObjectChecksumDigestedAhead(t *testing.T) {
 	require.NotNil(t, o.Checksum)
 	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)}), o.Checksum.Value)
 	assert.Equal(t, ChecksumFullObject, o.Checksum.Type)
+}
+
+// jcsUpload starts a JCS multipart object and uploads parts by index.
+func jcsUpload(t *testing.T, f *fixture, path string, parts map[int][]byte) Object {
+	t.Helper()
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "jb-"+path)
+	require.NoError(t, err)
+	p, err := f.svc.CreatePackage(ctx, b.ID, "pkg")
+	require.NoError(t, err)
+	o, err := f.svc.NewMultipartObject(ctx, p.ID, path, 0)
+	require.NoError(t, err)
+	jcsParts(t, f, o.ID, parts)
+	return o
+}
+
+// jcsParts uploads parts in ascending index order.
+func jcsParts(t *testing.T, f *fixture, objID int64, parts map[int][]byte) {
+	t.Helper()
+	for _, i := range slices.Sorted(maps.Keys(parts)) {
+		require.NoError(t, f.svc.UploadObjectPart(context.Background(), objID, i, bytes.NewReader(parts[i]), int64(len(parts[i]))))
+	}
+}
+
+// wantWhole checks a completed JCS object: an ordinary one, whose fileHash
+// and ETag cover the joined parts.
+func wantWhole(t *testing.T, f *fixture, o Object, parts ...[]byte) {
+	t.Helper()
+	whole := bytes.Join(parts, nil)
+	sum := sha256.Sum256(whole)
+	m := md5.Sum(whole)
+	assert.Equal(t, FullHash(sum[:]), o.FileHash)
+	assert.Equal(t, hex.EncodeToString(m[:]), o.ETag)
+	assert.Equal(t, int64(len(whole)), o.Size)
+	assert.Equal(t, RedundancyNone, o.Redundancy)
+	assert.True(t, bytes.Equal(whole, read(t, f, o)), "content differs")
+}
+
+func TestJCSCompleteUsesPartsDigestedAhead(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	p1, p2, p3 := randBytes(21, 3<<20+5), randBytes(22, 1<<20), randBytes(23, 777)
+	// Index 3 lands first and waits for 1 and 2.
+	o := jcsUpload(t, f, "big", map[int][]byte{3: p3})
+	key := jcsPartsKey(o.ID)
+	assert.Equal(t, 0, f.svc.partHashes.digested(key))
+	jcsParts(t, f, o.ID, map[int][]byte{1: p1, 2: p2})
+	require.Equal(t, 3, f.svc.partHashes.digested(key), "every consecutive part is digested before completion")
+	done, err := f.svc.CompleteMultipartObject(ctx, o.ID, []int{1, 2, 3})
+	require.NoError(t, err)
+	wantWhole(t, f, done, p1, p2, p3)
+	assert.Equal(t, -1, f.svc.partHashes.digested(key), "completion takes the entry")
+
+	// Numbered from 0, the other common way.
+	q0, q1 := randBytes(24, 2<<20), randBytes(25, 10)
+	o = jcsUpload(t, f, "zero", map[int][]byte{0: q0, 1: q1})
+	require.Equal(t, 2, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
+	done, err = f.svc.CompleteMultipartObject(ctx, o.ID, []int{0, 1})
+	require.NoError(t, err)
+	wantWhole(t, f, done, q0, q1)
+}
+
+func TestJCSCompleteNotInDigestOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	p1, p2, p3 := randBytes(31, 1<<20), randBytes(32, 2<<20+1), randBytes(33, 5)
+
+	// The listed order is the client's: [2 3 1] joins the parts so.
+	o := jcsUpload(t, f, "order", map[int][]byte{1: p1, 2: p2, 3: p3})
+	require.Equal(t, 3, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
+	done, err := f.svc.CompleteMultipartObject(ctx, o.ID, []int{2, 3, 1})
+	require.NoError(t, err)
+	wantWhole(t, f, done, p2, p3, p1)
+
+	// Repeats, and a part left out.
+	o = jcsUpload(t, f, "repeat", map[int][]byte{1: p1, 2: p2, 3: p3})
+	require.Equal(t, 3, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
+	done, err = f.svc.CompleteMultipartObject(ctx, o.ID, []int{1, 1, 3})
+	require.NoError(t, err)
+	wantWhole(t, f, done, p1, p1, p3)
+
+	// A part replaced after it was digested.
+	o = jcsUpload(t, f, "replaced", map[int][]byte{1: p1, 2: p2})
+	require.Equal(t, 2, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
+	jcsParts(t, f, o.ID, map[int][]byte{1: p3})
+	done, err = f.svc.CompleteMultipartObject(ctx, o.ID, []int{1, 2})
+	require.NoError(t, err)
+	wantWhole(t, f, done, p3, p2)
+
+	// Deleting the object in progress lets the entry go.
+	o = jcsUpload(t, f, "deleted", map[int][]byte{1: p1})
+	require.Equal(t, 1, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
+	require.NoError(t, f.svc.DeleteObjects(ctx, []int64{o.ID}))
+	assert.Equal(t, -1, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
 }

@@ -196,7 +196,7 @@ func (s *Service) putPart(ctx context.Context, bucket, key, uploadID string, num
 		return tx.Put(tUPart, k, enc(p))
 	})
 	if err == nil {
-		s.partLanded(uploadID, space, fullAlgo)
+		s.partLanded(uploadID, func() *partHash { return s3PartHash(uploadID, space, fullAlgo) })
 	}
 	return p.public(), err
 }
@@ -310,7 +310,7 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 	if u.CkType == ChecksumFullObject {
 		full = u.CkAlgo
 	}
-	d, err := s.digestUpload(ctx, uploadID, u.SpaceID, blocks, full)
+	d, err := s.digestUpload(ctx, uploadID, u.SpaceID, blocks, false, full)
 	if err != nil {
 		return Object{}, err
 	}
