@@ -57,7 +57,31 @@ func TestConcurrentUploadsShareMD5Lanes(t *testing.T) {
 		assert.Equal(t, hex.EncodeToString(sum[:]), r.o.ETag, "upload %d", r.i)
 		assert.Equal(t, bodies[r.i], read(t, f, r.o))
 	}
-	assert.NotNil(t, f.svc.md5.srv, "the streams past the third took lanes")
+	assert.NotNil(t, f.svc.md5.srv, "the streams past the first took lanes")
 	assert.Equal(t, int32(0), f.svc.md5.streams.Load())
+	f.svc.Close()
+}
+
+// A lone large upload keeps crypto/md5, the faster one for a single stream.
+func TestLoneUploadKeepsStandardMD5(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	_, err := f.svc.CreateBucket(ctx, "b")
+	require.NoError(t, err)
+	body := randBytes(7, laneMinSize+1)
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.svc.PutKey(ctx, "b", "k", PutInput{Body: r, Size: int64(len(body))})
+		done <- err
+	}()
+	_, err = w.Write(body[:1<<20])
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), f.svc.md5.streams.Load(), "one large stream under way")
+	_, err = w.Write(body[1<<20:])
+	require.NoError(t, err)
+	w.Close()
+	require.NoError(t, <-done)
+	assert.Nil(t, f.svc.md5.srv, "a lone stream took no lane")
 	f.svc.Close()
 }
