@@ -18,10 +18,33 @@ import (
 // per core for crypto/md5, leaving the other core to SHA-256 and the
 // network. MD5 is the costliest digest an upload computes.
 type md5Lanes struct {
-	once    sync.Once
-	srv     md5simd.Server
 	streams atomic.Int32 // large bodies being hashed now
+
+	mu  sync.Mutex
+	cur *laneServer // where new lanes go; nil until the first
 }
+
+// laneServer is one multi-buffer hasher and the lanes it handed out.
+//
+// md5-simd v1.1.2, the newest release, never forgets a closed hash: its
+// server deletes the client with the zero uid instead of the closed one's
+// (minio/md5-simd#27, fixed upstream after the release), and every round
+// then polls every hash it ever served. Over a long run that starved the
+// live lanes: make bench's 8 concurrent 1 GiB PUTs stalled for minutes at
+// 37 MiB each after the earlier workloads had used a few thousand lanes.
+// So a server hands out at most lanesPerServer hashes and is then
+// replaced; it is closed once its last hash is released.
+type laneServer struct {
+	srv     md5simd.Server
+	served  int // hashes handed out
+	open    int // of those, not yet released
+	retired bool
+}
+
+// lanesPerServer bounds the closed hashes a server keeps polling: each
+// costs its loop a map step and a receive per round (a round digests up
+// to 32 KiB per live lane), and a new server costs 1.5 MiB of buffers.
+const lanesPerServer = 64
 
 // md5LanesFrom is how many large streams must be under way, this one
 // included, before a new one takes a lane. From the second on: parts in
@@ -45,18 +68,43 @@ func (m *md5Lanes) get(size int64) (hash.Hash, func()) {
 	if n < md5LanesFrom {
 		return md5.New(), func() { m.streams.Add(-1) }
 	}
-	m.once.Do(func() { m.srv = md5simd.NewServer() })
-	h := m.srv.NewHash()
+	m.mu.Lock()
+	if m.cur == nil || m.cur.served >= lanesPerServer {
+		if m.cur != nil {
+			m.cur.retired = true
+			m.closeIfDoneLocked(m.cur)
+		}
+		m.cur = &laneServer{srv: md5simd.NewServer()}
+	}
+	ls := m.cur
+	ls.served++
+	ls.open++ // keeps ls.srv open
+	m.mu.Unlock()
+	h := ls.srv.NewHash()
 	return h, func() {
 		h.Close()
 		m.streams.Add(-1)
+		m.mu.Lock()
+		ls.open--
+		m.closeIfDoneLocked(ls)
+		m.mu.Unlock()
 	}
 }
 
-// close stops the multi-buffer hasher, if it was started.
+func (m *md5Lanes) closeIfDoneLocked(ls *laneServer) {
+	if ls.retired && ls.open == 0 && ls.srv != nil {
+		ls.srv.Close()
+		ls.srv = nil
+	}
+}
+
+// close stops the multi-buffer hasher in use, if one was started (a retired
+// one stops with its last hash).
 func (m *md5Lanes) close() {
-	m.once.Do(func() {})
-	if m.srv != nil {
-		m.srv.Close()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur != nil {
+		m.cur.retired = true
+		m.closeIfDoneLocked(m.cur)
 	}
 }

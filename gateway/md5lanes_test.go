@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"testing"
 
@@ -57,7 +58,7 @@ func TestConcurrentUploadsShareMD5Lanes(t *testing.T) {
 		assert.Equal(t, hex.EncodeToString(sum[:]), r.o.ETag, "upload %d", r.i)
 		assert.Equal(t, bodies[r.i], read(t, f, r.o))
 	}
-	assert.NotNil(t, f.svc.md5.srv, "the streams past the first took lanes")
+	assert.NotNil(t, f.svc.md5.cur, "the streams past the first took lanes")
 	assert.Equal(t, int32(0), f.svc.md5.streams.Load())
 	f.svc.Close()
 }
@@ -82,6 +83,47 @@ func TestLoneUploadKeepsStandardMD5(t *testing.T) {
 	require.NoError(t, err)
 	w.Close()
 	require.NoError(t, <-done)
-	assert.Nil(t, f.svc.md5.srv, "a lone stream took no lane")
+	assert.Nil(t, f.svc.md5.cur, "a lone stream took no lane")
 	f.svc.Close()
+}
+
+// A lane server is replaced after lanesPerServer hashes and closed with the
+// last of them; every hash still sums its own bytes. (md5-simd v1.1.2 keeps
+// polling every hash a server ever served: see laneServer.)
+func TestMD5LaneServersRotate(t *testing.T) {
+	var m md5Lanes
+	m.streams.Store(md5LanesFrom) // others are streaming: every get takes a lane
+	type open struct {
+		h    hash.Hash
+		done func()
+		ls   *laneServer
+		data []byte
+	}
+	check := func(o open) {
+		t.Helper()
+		o.h.Write(o.data)
+		want := md5.Sum(o.data)
+		assert.Equal(t, want[:], o.h.Sum(nil))
+		o.done()
+	}
+	// One hash of the first server stays open across the rotation.
+	first, done := m.get(-1)
+	held := open{first, done, m.cur, randBytes(40, 100_000)}
+	var servers []*laneServer
+	for i := range 3*lanesPerServer - 1 {
+		h, done := m.get(-1)
+		if len(servers) == 0 || servers[len(servers)-1] != m.cur {
+			servers = append(servers, m.cur)
+		}
+		check(open{h, done, m.cur, randBytes(uint64(41+i), 5000+i)})
+	}
+	require.Len(t, servers, 3, "a new server every %d hashes", lanesPerServer)
+	assert.Same(t, held.ls, servers[0])
+	assert.NotNil(t, servers[0].srv, "a retired server stays open while a hash of it is")
+	assert.Nil(t, servers[1].srv, "a retired server is closed with its last hash")
+	check(held)
+	assert.Nil(t, servers[0].srv, "closed once its last hash is released")
+	assert.NotNil(t, servers[2].srv, "the current server stays open")
+	m.close()
+	assert.Nil(t, servers[2].srv)
 }
