@@ -20,12 +20,16 @@ import (
 // whose parts were replaced after being digested, is hashed whole as
 // before. Nothing here survives a restart.
 type partHashes struct {
-	mu sync.Mutex
-	m  map[string]*partHash
+	mu    sync.Mutex
+	m     map[string]*partHash
+	clock uint64 // counts gets; an entry's used is the count at its last
 }
 
-// maxPartHashes bounds the uploads digested ahead at once; further uploads
-// are hashed at completion.
+// maxPartHashes bounds the uploads digested ahead at once. When a new one
+// finds the cache full, the entry whose last part landed longest ago
+// makes room (its upload is hashed whole at completion): uploads that are
+// neither completed nor aborted must not keep digest-ahead from every
+// upload that follows.
 const maxPartHashes = 256
 
 // partHash is one upload's digest of its parts first, first+1, … (as
@@ -35,6 +39,7 @@ type partHash struct {
 	algo  string // full-object checksum algorithm, "" for none
 	src   partSource
 	first int
+	used  uint64 // partHashes.clock when its last part landed (under partHashes.mu)
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when running turns false
@@ -93,9 +98,6 @@ func jcsPartHash(objID, space int64, index int) *partHash {
 // start makes the upload's entry if it has none.
 func (s *Service) partLanded(key string, start func() *partHash) {
 	h := s.partHashes.get(key, start)
-	if h == nil {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.taken || h.failed {
@@ -112,19 +114,41 @@ func (s *Service) partLanded(key string, start func() *partHash) {
 func (c *partHashes) get(id string, start func() *partHash) *partHash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.clock++
 	if h, ok := c.m[id]; ok {
+		h.used = c.clock
 		return h
 	}
 	if c.m == nil {
 		c.m = map[string]*partHash{}
 	}
 	if len(c.m) >= maxPartHashes {
-		return nil
+		c.evictLocked()
 	}
 	h := start()
 	h.idle = sync.NewCond(&h.mu)
+	h.used = c.clock
 	c.m[id] = h
 	return h
+}
+
+// evictLocked drops the least recently used entry; its goroutine, if any,
+// stops at its next part.
+func (c *partHashes) evictLocked() {
+	var oldID string
+	var old *partHash
+	for id, h := range c.m {
+		if old == nil || h.used < old.used {
+			oldID, old = id, h
+		}
+	}
+	if old == nil {
+		return
+	}
+	delete(c.m, oldID)
+	old.mu.Lock()
+	old.taken = true
+	old.mu.Unlock()
 }
 
 // drop removes h from the cache if it is still id's entry.

@@ -253,3 +253,23 @@ func TestJCSCompleteNotInDigestOrder(t *testing.T) {
 	require.NoError(t, f.svc.DeleteObjects(ctx, []int64{o.ID}))
 	assert.Equal(t, -1, f.svc.partHashes.digested(jcsPartsKey(o.ID)))
 }
+
+// A full cache makes room by dropping the upload whose last part landed
+// longest ago, so abandoned uploads do not keep digest-ahead from new ones.
+func TestPartHashesEvictLeastRecentlyUsed(t *testing.T) {
+	var c partHashes
+	blank := func() *partHash { return &partHash{d: newDigester("")} }
+	for i := range maxPartHashes {
+		c.get(fmt.Sprintf("u%d", i), blank)
+	}
+	c.get("u0", blank) // u0 had a part land again: u1 is the oldest now
+	u1 := c.m["u1"]
+	require.NotNil(t, u1)
+	h := c.get("new", blank)
+	require.NotNil(t, h)
+	assert.Len(t, c.m, maxPartHashes)
+	assert.Same(t, h, c.m["new"])
+	assert.NotNil(t, c.m["u0"], "the recently used entry stays")
+	assert.Nil(t, c.m["u1"], "the least recently used entry made room")
+	assert.True(t, u1.taken, "its goroutine is told to stop")
+}
