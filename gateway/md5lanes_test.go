@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -126,4 +127,46 @@ func TestMD5LaneServersRotate(t *testing.T) {
 	assert.NotNil(t, servers[2].srv, "the current server stays open")
 	m.close()
 	assert.Nil(t, servers[2].srv)
+}
+
+// Lanes taken and released from many goroutines while servers rotate each
+// still sum their own bytes, and every retired server ends up closed.
+func TestMD5LanesConcurrentRotation(t *testing.T) {
+	var m md5Lanes
+	m.streams.Store(md5LanesFrom)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[*laneServer]bool{}
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 * lanesPerServer / 4 {
+				data := randBytes(uint64(g*1000+i), 1000+g*97+i)
+				h, done := m.get(-1)
+				m.mu.Lock()
+				cur := m.cur
+				m.mu.Unlock()
+				mu.Lock()
+				seen[cur] = true
+				mu.Unlock()
+				h.Write(data)
+				want := md5.Sum(data)
+				if !assert.Equal(t, want[:], h.Sum(nil)) {
+					done()
+					return
+				}
+				done()
+			}
+		}()
+	}
+	wg.Wait()
+	m.close()
+	require.Greater(t, len(seen), 1, "the servers rotated")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ls := range seen {
+		assert.Zero(t, ls.open)
+		assert.Nil(t, ls.srv, "every server is closed in the end")
+	}
 }
