@@ -22,7 +22,7 @@ import (
 type partHashes struct {
 	mu    sync.Mutex
 	m     map[string]*partHash
-	clock uint64 // counts gets; an entry's used is the count at its last
+	clock uint64 // counts gets; an entry's used is the count at its last get
 }
 
 // maxPartHashes bounds the uploads digested ahead at once. When a new one
