@@ -50,7 +50,8 @@ type Store interface {
 	// one catalog commit serve the whole group; the transaction commits
 	// only once the ready of every call in it has returned nil, and a call
 	// whose ready fails gets that error and commits nothing. ready may be
-	// called more than once and must then return its first result.
+	// called more than once and must then return its first result; a nil
+	// ready makes it Batch.
 	BatchReady(ctx context.Context, ready func() error, fn func(Tx) error) error
 	// Size reports the catalog file's size in bytes.
 	Size() int64

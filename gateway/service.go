@@ -400,13 +400,18 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 	}
 	// The blobs become durable inside the catalog's group commit, just
 	// before the records that reference them, with one sync for the group.
-	ready := func() error {
-		for _, d := range durable {
-			if err := d(); err != nil {
-				return wrapErr(CodeOperationFailed, err, "cannot store data")
+	// Nothing to wait for (no blob, or large ones already durable): nil,
+	// so that the catalog starts no goroutine for it.
+	var ready func() error
+	if len(durable) > 0 {
+		ready = func() error {
+			for _, d := range durable {
+				if err := d(); err != nil {
+					return wrapErr(CodeOperationFailed, err, "cannot store data")
+				}
 			}
+			return nil
 		}
-		return nil
 	}
 	var r refs
 	err := placeErr
