@@ -146,9 +146,14 @@ func (c *partHashes) evictLocked() {
 		return
 	}
 	delete(c.m, oldID)
-	old.mu.Lock()
-	old.taken = true
-	old.mu.Unlock()
+	old.stop()
+}
+
+// stop tells h's goroutine, if any, to stop at its next part.
+func (h *partHash) stop() {
+	h.mu.Lock()
+	h.taken = true
+	h.mu.Unlock()
 }
 
 // drop removes h from the cache if it is still id's entry.
@@ -244,9 +249,7 @@ func (c *partHashes) forget(id string) {
 	delete(c.m, id)
 	c.mu.Unlock()
 	if h != nil {
-		h.mu.Lock()
-		h.taken = true
-		h.mu.Unlock()
+		h.stop()
 	}
 }
 
