@@ -36,27 +36,20 @@ func TestBatchGroupsAndIsolatesFailures(t *testing.T) {
 	ctx := context.Background()
 	errOdd := errors.New("odd calls fail")
 	const n = 200
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = b.Batch(ctx, func(tx Tx) error {
-				if err := tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v")); err != nil {
-					return err
-				}
-				if i%2 == 1 {
-					return fmt.Errorf("call %d: %w", i, errOdd)
-				}
-				if i%50 == 0 {
-					panic("boom")
-				}
-				return nil
-			})
-		}()
-	}
-	wg.Wait()
+	errs := concurrently(n, func(i int) error {
+		return b.Batch(ctx, func(tx Tx) error {
+			if err := tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v")); err != nil {
+				return err
+			}
+			if i%2 == 1 {
+				return fmt.Errorf("call %d: %w", i, errOdd)
+			}
+			if i%50 == 0 {
+				panic("boom")
+			}
+			return nil
+		})
+	})
 	got := keysOf(t, b, "t")
 	for i := range n {
 		k := fmt.Sprintf("k%03d", i)
@@ -144,27 +137,20 @@ func TestBatchReadyGatesTheCommit(t *testing.T) {
 
 	errDisk := errors.New("sync failed")
 	const n = 60
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ready := func() error { return nil }
-			switch i % 3 {
-			case 1:
-				ready = func() error { return fmt.Errorf("call %d: %w", i, errDisk) }
-			case 2:
-				if i%10 == 2 {
-					ready = func() error { panic("boom") }
-				}
+	errs := concurrently(n, func(i int) error {
+		ready := func() error { return nil }
+		switch i % 3 {
+		case 1:
+			ready = func() error { return fmt.Errorf("call %d: %w", i, errDisk) }
+		case 2:
+			if i%10 == 2 {
+				ready = func() error { panic("boom") }
 			}
-			errs[i] = b.BatchReady(ctx, ready, func(tx Tx) error {
-				return tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v"))
-			})
-		}()
-	}
-	wg.Wait()
+		}
+		return b.BatchReady(ctx, ready, func(tx Tx) error {
+			return tx.Put("t", []byte(fmt.Sprintf("k%03d", i)), []byte("v"))
+		})
+	})
 	got := keysOf(t, b, "t")
 	for i := range n {
 		k := fmt.Sprintf("k%03d", i)
@@ -181,4 +167,19 @@ func TestBatchReadyGatesTheCommit(t *testing.T) {
 			require.True(t, got[k], "call %d lost", i)
 		}
 	}
+}
+
+// concurrently runs call(0) … call(n-1) at once and returns their errors.
+func concurrently(n int, call func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = call(i)
+		}()
+	}
+	wg.Wait()
+	return errs
 }
