@@ -161,7 +161,7 @@ func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
 	}
-	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && sameOperation(f.ID) && f.Value >= 0.8*lv && pf.Value >= 0.8*lv {
+	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && limitHoldsBoth(f.ID) && f.Value >= 0.8*lv && pf.Value >= 0.8*lv {
 		return fmt.Sprintf("both at the limit: jcsgw %s and gofakes3 %s of %s", ratio(f.Value/lv), ratio(pf.Value/lv), name)
 	}
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
@@ -176,14 +176,14 @@ func peerBound(r *Results, f, pf *Figure) string {
 	return ""
 }
 
-// sameOperation tells whether a figure's limit bounds both servers, so
+// limitHoldsBoth tells whether a figure's limit bounds both servers, so
 // that both sitting at it means something: a large GET against serving a
 // file, which gofakes3 does too. Not the uploads: their limits include an
 // fsync (a, c, d) and SHA-256 (b) that gofakes3 skips, so it is not held
 // by them, and on a slow disk it clears 0.8× of them without being at any
 // limit (a run had its 4 KiB PUT at 1.59× d). Small GETs, HEADs and
 // DELETEs are only shown beside limit (d); it does not bound them.
-func sameOperation(id string) bool {
+func limitHoldsBoth(id string) bool {
 	switch id {
 	case figGetBig, figV1Get, figGetMid:
 		return true
