@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,13 @@ type Local struct {
 	dirs dirSyncs
 	// packs hold the small blobs (see packs).
 	packs *packs
+	// spares keeps removed large blobs' files to write new ones over.
+	spares *spares
+	// reading counts the open readers of each blob file: a file somebody
+	// reads is unlinked when removed, never recycled (its reader would see
+	// the new blob's bytes).
+	mu      sync.Mutex
+	reading map[string]int
 }
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
@@ -44,7 +52,11 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{root: abs, packs: p}, nil
+	sp, err := openSpares(filepath.Join(abs, "spare"))
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{root: abs, packs: p, spares: sp, reading: map[string]int{}}, nil
 }
 
 // Root is the store's directory.
@@ -87,15 +99,22 @@ type localWriter struct {
 	done  bool
 	// flushed is how far writeback has been started (see Write).
 	flushed int64
+	// spareSize is the size f had when it was taken from the spares (0
+	// for a new file): what lies beyond n is an old blob's, cut at Commit.
+	spareSize int64
 }
 
-// spill moves the blob from memory to a temp file.
+// spill moves the blob from memory to a file: a spare to write over if
+// there is one, else a new temp file in tmp/.
 func (w *localWriter) spill() error {
-	f, err := os.CreateTemp(filepath.Join(w.l.root, "tmp"), "put-*")
-	if err != nil {
-		return fmt.Errorf("local store: %w", err)
+	f, size := w.l.spares.take()
+	if f == nil {
+		var err error
+		if f, err = os.CreateTemp(filepath.Join(w.l.root, "tmp"), "put-*"); err != nil {
+			return fmt.Errorf("local store: %w", err)
+		}
 	}
-	w.f = f
+	w.f, w.spareSize = f, size
 	if _, err := f.Write(w.small); err != nil {
 		return fmt.Errorf("local store: %w", err)
 	}
@@ -196,6 +215,12 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		}
 		return nil
 	}
+	if w.spareSize > w.n {
+		if err := w.f.Truncate(w.n); err != nil {
+			w.discard()
+			return fmt.Errorf("local store: %w", err)
+		}
+	}
 	// The data first (fdatasync: the size and blocks, not the times), then
 	// the name: renamed into place and made durable with its neighbours'.
 	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
@@ -233,7 +258,9 @@ func (w *localWriter) discard() {
 	w.small = nil
 	if w.f != nil {
 		w.f.Close()
-		os.Remove(w.f.Name())
+		if !w.l.spares.keep(w.f.Name(), max(w.n, w.spareSize)) {
+			os.Remove(w.f.Name())
+		}
 	}
 }
 
@@ -246,13 +273,26 @@ func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadClo
 	if rc, ok, err := l.packs.open(name, off, n); ok || err != nil {
 		return rc, err
 	}
+	l.mu.Lock()
 	f, err := os.Open(p)
+	if err == nil {
+		l.reading[p]++
+	}
+	l.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("local store: open blob: %w", err)
+	}
+	done := func() {
+		l.mu.Lock()
+		if l.reading[p]--; l.reading[p] <= 0 {
+			delete(l.reading, p)
+		}
+		l.mu.Unlock()
 	}
 	if off > 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
+			done()
 			return nil, fmt.Errorf("local store: %w", err)
 		}
 	}
@@ -260,24 +300,33 @@ func (l *Local) Open(ctx context.Context, name string, off, n int64) (io.ReadClo
 		st, err := f.Stat()
 		if err != nil {
 			f.Close()
+			done()
 			return nil, fmt.Errorf("local store: %w", err)
 		}
 		n = max(st.Size()-off, 0)
 	}
-	return &fileSection{f: f, lr: io.LimitedReader{R: f, N: n}}, nil
+	return &fileSection{f: f, lr: io.LimitedReader{R: f, N: n}, done: done}, nil
 }
 
 // fileSection is a window of an open file. Its WriteTo hands the sink an
 // *io.LimitedReader over the *os.File, which is what lets net/http send the
 // bytes with sendfile instead of copying them through user space.
 type fileSection struct {
-	f  *os.File
-	lr io.LimitedReader
+	f    *os.File
+	lr   io.LimitedReader
+	done func() // if not nil, run once at Close
+	once sync.Once
 }
 
 func (s *fileSection) Read(p []byte) (int, error)         { return s.lr.Read(p) }
 func (s *fileSection) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &s.lr) }
-func (s *fileSection) Close() error                       { return s.f.Close() }
+func (s *fileSection) Close() error {
+	err := s.f.Close()
+	if s.done != nil {
+		s.once.Do(s.done)
+	}
+	return err
+}
 
 // Stat reports a blob's size.
 func (l *Local) Stat(ctx context.Context, name string) (int64, error) {
@@ -305,6 +354,20 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 	// version, the same content may be in both.
 	if _, err := l.packs.remove(name); err != nil {
 		return fmt.Errorf("local store: %w", err)
+	}
+	// Unread, the file may become a spare: the check and the move are one
+	// step under l.mu, which Open takes to count a reader in. A plain
+	// unlink needs no lock: a reader that opened the file first keeps its
+	// bytes.
+	l.mu.Lock()
+	kept := false
+	if l.reading[p] == 0 {
+		st, err := os.Lstat(p)
+		kept = err == nil && st.Mode().IsRegular() && l.spares.keep(p, st.Size())
+	}
+	l.mu.Unlock()
+	if kept {
+		return nil
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("local store: remove blob: %w", err)
