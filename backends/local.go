@@ -35,6 +35,10 @@ type Local struct {
 	// the new blob's bytes).
 	mu      sync.Mutex
 	reading map[string]int
+	// syncStep and datasync drive the syncs behind large writes (see
+	// syncBehind); tests change them.
+	syncStep int64
+	datasync func(fd int) error
 }
 
 // NewLocal opens (creating if needed) a shard store rooted at dir.
@@ -56,7 +60,8 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{root: abs, packs: p, spares: sp, reading: map[string]int{}}, nil
+	return &Local{root: abs, packs: p, spares: sp, reading: map[string]int{},
+		syncStep: syncStep, datasync: unix.Fdatasync}, nil
 }
 
 // Root is the store's directory.
@@ -102,6 +107,11 @@ type localWriter struct {
 	// spareSize is the size f had when it was taken from the spares (0
 	// for a new file): what lies beyond n is an old blob's, cut at Commit.
 	spareSize int64
+	// synced is how far the last fdatasync started behind the writes
+	// reaches; syncing is closed when it ends, with its error in syncErr.
+	synced  int64
+	syncing chan struct{}
+	syncErr error
 }
 
 // spill moves the blob from memory to a file: a spare to write over if
@@ -146,8 +156,54 @@ func (w *localWriter) Write(p []byte) (int, error) {
 		// for all of it at the end. Only a hint: errors surface at the fsync.
 		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.n-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
 		w.flushed = w.n
+		w.syncBehind()
 	}
 	return n, err
+}
+
+// syncStep is how much of a large blob is written between the fdatasyncs
+// started behind its writes.
+const syncStep = 64 << 20
+
+// syncBehind starts an fdatasync of what has been written so far, unless
+// one is still running. Writeback alone does not make the data durable:
+// the disk's cache is flushed only by a sync, and here (a Firecracker VM,
+// whose disk is a file on the host) that flush writes out everything the
+// guest wrote since the last one. Left to Commit, it held a 1 GiB PUT for
+// 200-540 ms after its last byte; with syncs every 64 MiB behind the
+// writes, the last one takes 10-40 ms.
+func (w *localWriter) syncBehind() {
+	if w.n-w.synced < w.l.syncStep {
+		return
+	}
+	if w.syncing != nil {
+		select {
+		case <-w.syncing:
+		default:
+			return
+		}
+		if w.syncErr != nil {
+			return
+		}
+	}
+	w.synced = w.n
+	done := make(chan struct{})
+	w.syncing = done
+	fd := int(w.f.Fd())
+	go func() {
+		defer close(done)
+		w.syncErr = w.l.datasync(fd)
+	}()
+}
+
+// waitSync waits for the fdatasync running behind the writes and returns
+// its error. It must not be lost: the kernel reports a failed writeback
+// to one sync of the file only, and that may have been this one.
+func (w *localWriter) waitSync() error {
+	if w.syncing != nil {
+		<-w.syncing
+	}
+	return w.syncErr
 }
 
 // ReadFrom lets io.Copy hand the file the source directly (copy_file_range
@@ -215,6 +271,10 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 		}
 		return nil
 	}
+	if err := w.waitSync(); err != nil {
+		w.discard()
+		return fmt.Errorf("local store: sync: %w", err)
+	}
 	if w.spareSize > w.n {
 		if err := w.f.Truncate(w.n); err != nil {
 			w.discard()
@@ -257,6 +317,7 @@ func (w *localWriter) Abort() error {
 func (w *localWriter) discard() {
 	w.small = nil
 	if w.f != nil {
+		w.waitSync() // it uses the descriptor
 		w.f.Close()
 		if !w.l.spares.keep(w.f.Name(), max(w.n, w.spareSize)) {
 			os.Remove(w.f.Name())
