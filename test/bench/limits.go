@@ -32,7 +32,8 @@ const (
 )
 
 // runLimits measures what the machine allows: (a) disk, (b) hashing,
-// (c) a minimal Go HTTP file server, (d) the same with small fsynced files.
+// (c) a minimal Go HTTP file server, (d) the same with small fsynced files,
+// (e) the client's own ceiling on small requests (see limitCeiling).
 func (b *bench) runLimits(ctx context.Context) {
 	steps := []struct {
 		name string
@@ -42,6 +43,7 @@ func (b *bench) runLimits(ctx context.Context) {
 		{"limits/hash", b.limitHash},
 		{"limits/http", b.limitHTTP},
 		{"limits/http4k", b.limitHTTP4K},
+		{"limits/ceiling", b.limitCeiling},
 	}
 	for _, st := range steps {
 		if !b.want(st.name) || ctx.Err() != nil {

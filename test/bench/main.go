@@ -72,7 +72,7 @@ func parseFlags() Config {
 	flag.BoolVar(&c.Quick, "quick", false, "smoke run: 64 MiB instead of 1 GiB, 1 repetition, 2 s fixed-time runs, 10k keys")
 	flag.BoolVar(&c.Large, "large", false, "also measure the first-page latency at 1,000,000 keys")
 	flag.IntVar(&c.Reps, "reps", 0, "repetitions per figure (default 3, 1 with -quick)")
-	flag.StringVar(&c.Only, "only", "", "run only workloads whose name matches this regexp (names: limits/disk, limits/hash, limits/http, limits/http4k, {gofakes3,jcsgw}/s3/{single,concurrent,multipart,small,list}, jcsgw/v1/single, jcsgw/rss)")
+	flag.StringVar(&c.Only, "only", "", "run only workloads whose name matches this regexp (names: limits/disk, limits/hash, limits/http, limits/http4k, limits/ceiling, {gofakes3,jcsgw}/s3/{single,concurrent,multipart,small,list}, jcsgw/v1/single, jcsgw/rss)")
 	flag.StringVar(&c.Dir, "dir", os.TempDir(), "where temporary data goes (must be on the data disk)")
 	flag.StringVar(&c.JSON, "json", "bench-results.json", "write the figures here as JSON (\"\" = don't)")
 	flag.StringVar(&c.ServerBin, "server-bin", "", "use this jcsgw binary instead of building ./cmd/jcsgw")

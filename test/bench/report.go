@@ -152,17 +152,22 @@ func judge(r *Results) {
 }
 
 // peerBound says why 2× the peer's figure is out of any server's reach on
-// this machine, or "" if it is not shown to be: either both servers sit at
-// a limit that holds them both (≥ 0.8× it), as the issue exempts, or the
-// benchmark's own client would need more than every core to drive twice
-// the peer's rate (its CPU per operation, measured against jcsgw, times
-// that rate), even against a server that cost nothing.
+// this machine, or "" if it is not shown to be: both servers sit at a limit
+// that holds them both (≥ 0.8× it), as the issue exempts; or the same
+// client, against a handler that stores nothing, could not itself reach
+// twice the peer's rate (limit e, measured); or it would need more than
+// every core to (its CPU per operation, measured against jcsgw, times that
+// rate), even against a server that cost nothing.
 func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
 	}
 	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && limitHoldsBoth(f.ID) && f.Value >= 0.8*lv && pf.Value >= 0.8*lv {
 		return fmt.Sprintf("both at the limit: jcsgw %s and gofakes3 %s of %s", ratio(f.Value/lv), ratio(pf.Value/lv), name)
+	}
+	if c, ok := r.value(whoLimit, ceilingFor(f.ID)); ok && c > 0 && 2*pf.Value > c {
+		return fmt.Sprintf("out of reach: the same client against a handler that stores nothing reached only %s (limit e) < 2× gofakes3 = %s",
+			fmtValue(&Figure{Value: c, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
 		return ""
