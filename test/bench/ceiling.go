@@ -93,7 +93,9 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 		op   func(ctx context.Context, key string) error
 	}{
 		{newAcc(whoLimit, ceilPutSmall, label("S3 PUT "+small), "ops/s"), b.cfg.Conc,
-			func(ctx context.Context, k string) error { return s.put(ctx, bucket, k, newBody(nextSeed(), size), size) }},
+			func(ctx context.Context, k string) error {
+				return s.put(ctx, bucket, k, newBody(nextSeed(), size), size)
+			}},
 		{newAcc(whoLimit, ceilGetSmall, label("S3 GET "+small), "ops/s"), b.cfg.Conc,
 			func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
 		{newAcc(whoLimit, ceilHeadSmall, label("S3 HEAD "+small), "ops/s"), b.cfg.Conc,
