@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -307,4 +308,72 @@ func TestListKeysMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// placeCounter counts the blobs the gateway places in a Local store.
+type placeCounter struct {
+	*backends.Local
+	places atomic.Int32
+}
+
+func (c *placeCounter) Create(ctx context.Context) (backends.BlobWriter, error) {
+	w, err := c.Local.Create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countedWriter{BlobWriter: w, c: c}, nil
+}
+
+type countedWriter struct {
+	backends.BlobWriter
+	c *placeCounter
+}
+
+func (w *countedWriter) Place(ctx context.Context, name string) (func() error, error) {
+	w.c.places.Add(1)
+	return w.BlobWriter.(placer).Place(ctx, name)
+}
+
+func TestEmptyContentIsPlacedOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { cat.Close() })
+	local, err := backends.NewLocal(filepath.Join(dir, "store"))
+	require.NoError(t, err)
+	store := &placeCounter{Local: local}
+	svc, err := New(ctx, Config{Catalog: cat, Default: store})
+	require.NoError(t, err)
+	f := &fixture{svc: svc, cat: cat, store: local, dir: dir}
+	_, err = svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+
+	keys := []string{"p/a", "p/b", "c", "q/d"}
+	for _, k := range keys {
+		o := put(t, f, "bkt", k, nil)
+		assert.Equal(t, emptySHA, o.FileHash)
+		assert.EqualValues(t, 0, o.Size)
+	}
+	assert.EqualValues(t, 1, store.places.Load(), "empty content is placed once, then referenced")
+	assert.Equal(t, []string{emptySHA}, f.blobs(t))
+
+	// Other content is placed every time (a lost blob heals on upload).
+	put(t, f, "bkt", "p/x", []byte("x"))
+	put(t, f, "bkt", "p/y", []byte("x"))
+	assert.EqualValues(t, 3, store.places.Load())
+
+	// An empty object reads as empty even if the shared blob is gone.
+	require.NoError(t, local.Remove(ctx, emptySHA))
+	o, err := svc.ObjectByKey(ctx, "bkt", "p/a")
+	require.NoError(t, err)
+	assert.Empty(t, read(t, f, o))
+
+	// With its last reference gone, empty content is placed again.
+	for _, k := range keys {
+		require.NoError(t, svc.DeleteKey(ctx, "bkt", k))
+	}
+	put(t, f, "bkt", "p/z", nil)
+	assert.EqualValues(t, 4, store.places.Load())
+	assert.Contains(t, f.blobs(t), emptySHA)
 }

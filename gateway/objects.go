@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"strings"
 
 	"jcsgw/catalog"
 )
@@ -356,6 +357,11 @@ func (s *Service) Open(ctx context.Context, o Object, off, n int64) (io.ReadClos
 	}
 	if n < 0 || off+n > o.Size {
 		n = o.Size - off
+	}
+	if n == 0 {
+		// Nothing to read: no need for the store (or for the empty blob
+		// that empty objects share to still be there).
+		return io.NopCloser(strings.NewReader("")), nil
 	}
 	st, err := s.space(o.SpaceID)
 	if err != nil {

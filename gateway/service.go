@@ -385,6 +385,16 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 			continue
 		}
 		b.done = true
+		if b.block.Size == 0 && s.referenced(ctx, b.space, b.block.Hash) {
+			// Empty content the space already holds: a committed
+			// reference proves the blob durable and the pin keeps it, so
+			// it is not written again. Empty objects are common (folder
+			// markers, touched files) and each would otherwise wait for
+			// a sync of its own. Other content is placed again, which
+			// heals a blob lost since it was referenced.
+			b.w.Abort()
+			continue
+		}
 		var err error
 		if p, ok := b.w.(placer); ok {
 			var d func() error
@@ -435,6 +445,16 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 	}
 	s.dropUnreferenced(ctx, r.zeros)
 	return err
+}
+
+// referenced reports whether the catalog holds a reference to a blob.
+func (s *Service) referenced(ctx context.Context, space int64, name string) bool {
+	var ok bool
+	s.cat.View(ctx, func(tx catalog.Tx) error {
+		ok = tx.Get(tRef, refKey(space, name)) != nil
+		return nil
+	})
+	return ok
 }
 
 // placer is a blob writer that can put its blob in place at once and make
