@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(os.Stderr, f.logFormat)
+	tuneGC()
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
 		LocalRoots: splitList(f.localRoots), GCInterval: *gcInterval, GCAge: *gcAge, Limits: limits,
@@ -91,6 +93,22 @@ func serve(ctx context.Context, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// gcPercent is the server's GOGC unless the environment sets one. The
+// gateway's live heap is small (tens of MiB: pooled upload buffers, the
+// catalog is mmapped), while every small request allocates (bbolt builds
+// the nodes it changes, net/http its request): at Go's default of 100 the
+// collector ran every few hundred requests and its assists and pauses
+// stalled the group commit. Measured with make bench against the same
+// binary at 100 (alternating): 4 KiB PUT x16 +27%, 0-byte PUT x64 +20%;
+// peak RSS during 8 concurrent 1 GiB PUTs unchanged (31 MiB).
+const gcPercent = 400
+
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 func splitList(s string) []string {
