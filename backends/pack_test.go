@@ -132,14 +132,16 @@ func TestPacksTornTail(t *testing.T) {
 	p := mustOpenPacks(t, dir)
 	want := map[string][]byte{}
 	putSeries(t, p, 0, 5, 1000, want)
+	good := p.active.size // the file goes on with zeros (see writeRecordLocked)
 	p.close()
 	files := packFiles(t, dir)
 	if len(files) != 1 {
 		t.Fatalf("pack files %q", files)
 	}
 	path := filepath.Join(dir, files[0])
-	st, _ := os.Stat(path)
-	good := st.Size()
+	if st, _ := os.Stat(path); st.Size() <= good {
+		t.Fatalf("pack of %d bytes of records is %d bytes long: not written ahead", good, st.Size())
+	}
 	for _, tail := range [][]byte{
 		appendRecord(nil, recPut, packName(9), genData(9, 500))[:300],         // cut short
 		corrupt(appendRecord(nil, recPut, packName(9), genData(9, 500)), 100), // bad checksum
@@ -318,4 +320,30 @@ func TestPacksReadWhilePackGoes(t *testing.T) {
 	if p.handles != 0 {
 		t.Fatalf("%d read handles left open after close", p.handles)
 	}
+}
+
+// Records cross the zeros written ahead of them many times, deletes among
+// them, and all of it reads back after a reopen; the zeros after the last
+// record end the pack.
+func TestPacksRecordsOverZerosWrittenAhead(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpenPacks(t, dir)
+	want := map[string][]byte{}
+	putSeries(t, p, 0, 1500, 3000, want) // ~4.4 MiB: four steps of zeros
+	for i := 0; i < 1500; i += 3 {
+		if _, err := p.remove(packName(i)); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, packName(i))
+	}
+	putSeries(t, p, 1500, 1600, 100<<10, want) // larger records, as large blobs near smallBlob
+	checkPacked(t, p, want)
+	size, zeroed := p.active.size, p.active.zeroed
+	if zeroed < size || zeroed > size+zeroStep+(100<<10) {
+		t.Fatalf("records end at %d, zeros at %d: not within one step ahead", size, zeroed)
+	}
+	p.close()
+	q := mustOpenPacks(t, dir)
+	checkPacked(t, q, want)
+	q.close()
 }
