@@ -278,11 +278,7 @@ func (s *Service) removeIfUnused(ctx context.Context, store ShardStore, b blobRe
 	if st.pins[b] > 0 {
 		return false, nil
 	}
-	var live bool
-	if err := s.cat.View(ctx, func(tx catalog.Tx) error {
-		live = tx.Get(tRef, refKey(b.space, b.name)) != nil
-		return nil
-	}); err != nil || live {
+	if live, err := s.referenced(ctx, b); err != nil || live {
 		return false, err
 	}
 	if err := store.Remove(ctx, b.name); err != nil {
@@ -385,15 +381,18 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 			continue
 		}
 		b.done = true
-		if b.block.Size == 0 && s.referenced(ctx, b.space, b.block.Hash) {
+		if b.block.Size == 0 {
 			// Empty content the space already holds: a committed
 			// reference proves the blob durable and the pin keeps it, so
 			// it is not written again. Empty objects are common (folder
 			// markers, touched files) and each would otherwise wait for
 			// a sync of its own. Other content is placed again, which
-			// heals a blob lost since it was referenced.
-			b.w.Abort()
-			continue
+			// heals a blob lost since it was referenced; so is empty
+			// content when the lookup fails.
+			if live, err := s.referenced(ctx, blobRef{b.space, b.block.Hash}); err == nil && live {
+				b.w.Abort()
+				continue
+			}
 		}
 		var err error
 		if p, ok := b.w.(placer); ok {
@@ -448,13 +447,13 @@ func (s *Service) commit(ctx context.Context, blobs []*staged, fn func(tx catalo
 }
 
 // referenced reports whether the catalog holds a reference to a blob.
-func (s *Service) referenced(ctx context.Context, space int64, name string) bool {
+func (s *Service) referenced(ctx context.Context, b blobRef) (bool, error) {
 	var ok bool
-	s.cat.View(ctx, func(tx catalog.Tx) error {
-		ok = tx.Get(tRef, refKey(space, name)) != nil
+	err := s.cat.View(ctx, func(tx catalog.Tx) error {
+		ok = tx.Get(tRef, refKey(b.space, b.name)) != nil
 		return nil
 	})
-	return ok
+	return ok, err
 }
 
 // placer is a blob writer that can put its blob in place at once and make
