@@ -199,6 +199,10 @@ func appendRecord(b []byte, kind byte, name string, data []byte) []byte {
 // fdatasync). One sync per zeroStep of records pays for the growth.
 const zeroStep = 1 << 20
 
+// zeroBlock is what the zeros are written from: read only, so one serves
+// every pack, and no step allocates (and clears) a megabyte of its own.
+var zeroBlock [zeroStep]byte
+
 // writeRecordLocked writes rec at the end of pf's records, first writing
 // zeros ahead if the file is not long enough yet. Zeros end the records
 // when a pack is read (no record starts with a zero magic), so a crash
@@ -207,9 +211,13 @@ func (pf *packFile) writeRecordLocked(rec []byte) error {
 	if end := pf.size + int64(len(rec)); end > pf.zeroed {
 		// Best effort: should the zeros not fit, the record alone may.
 		from := max(pf.zeroed, pf.size)
-		n := max(zeroStep, end-from)
-		if _, err := pf.f.WriteAt(make([]byte, n), from); err == nil {
-			pf.zeroed = from + n
+		to := from + max(zeroStep, end-from)
+		var err error
+		for off := from; off < to && err == nil; off += zeroStep {
+			_, err = pf.f.WriteAt(zeroBlock[:min(zeroStep, to-off)], off)
+		}
+		if err == nil {
+			pf.zeroed = to
 		}
 	}
 	_, err := pf.f.WriteAt(rec, pf.size)
