@@ -51,7 +51,9 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr, f.logFormat)
+	logOut := newLogBuffer(os.Stderr, flushDelay)
+	defer logOut.Close()
+	log := newLogger(logOut, f.logFormat)
 	tuneGC(ctx)
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
@@ -62,6 +64,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if srv.NewKey {
 		ak, sk := srv.Keys()
+		logOut.Flush()
 		// Printed once, at generation; later starts read it from the data dir.
 		fmt.Fprintf(os.Stderr, "Generated an access key (kept in %s/credentials.json, mode 0600):\n  access key: %s\n  secret key: %s\n", f.data, ak, sk)
 	}
@@ -82,6 +85,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	ak, _ := srv.Keys()
 	log.Info("jcsgw ready", "addr", l.Addr().String(), "data", f.data, "accessKey", ak)
+	logOut.Flush() // whoever waits for this line need not wait for the timer
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
