@@ -246,8 +246,8 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		build = ", jcsgw " + r.Build
 	}
 	fmt.Fprintf(w, "\njcsgw benchmark — %s, %d repetition(s), medians; took %s%s\n", mode, c.Reps, took.Round(time.Second), build)
-	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys\n\n",
-		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys)
+	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys; client (and gofakes3) GOGC %d\n\n",
+		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys, c.ClientGC)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % bench/others")
