@@ -440,7 +440,9 @@ func (s *packSection) Read(b []byte) (int, error) { return s.sr.Read(b) }
 // for a few kilobytes.
 func (s *packSection) WriteTo(w io.Writer) (int64, error) {
 	pos, _ := s.sr.Seek(0, io.SeekCurrent)
-	buf := make([]byte, min(s.sr.Size()-pos, smallBlob))
+	bp := sectionBufs.Get().(*[]byte)
+	defer sectionBufs.Put(bp)
+	buf := (*bp)[:min(s.sr.Size()-pos, smallBlob)]
 	var total int64
 	for {
 		n, err := s.sr.Read(buf)
@@ -459,6 +461,10 @@ func (s *packSection) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 }
+
+// sectionBufs are WriteTo's buffers: a fresh one per read was most of the
+// bytes a small GET allocated.
+var sectionBufs = sync.Pool{New: func() any { b := make([]byte, smallBlob); return &b }}
 
 func (s *packSection) Close() error {
 	if s.closed {

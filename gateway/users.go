@@ -137,7 +137,16 @@ func (k *keyring) open(access string, sealed []byte) (string, error) {
 type keyCache struct {
 	mu sync.RWMutex
 	m  map[string]cachedKey
+	// absent holds keys the catalog does not hold. The bootstrap key is one,
+	// and every request it signs asked the catalog again: a read
+	// transaction, 2.5 % of a 4 KiB GET's server CPU. Bounded (made-up keys
+	// must not grow it) and emptied whenever a key is added; gen tells a
+	// lookup that raced with an addition not to remember its miss.
+	absent map[string]struct{}
+	gen    uint64
 }
+
+const maxAbsentKeys = 64
 
 type cachedKey struct {
 	secret string
@@ -147,11 +156,13 @@ type cachedKey struct {
 func (s *Service) lookupKey(access string) (cachedKey, bool) {
 	s.keys.mu.RLock()
 	k, ok := s.keys.m[access]
+	_, absent := s.keys.absent[access]
+	gen := s.keys.gen
 	s.keys.mu.RUnlock()
 	if ok {
 		return k, true
 	}
-	if s.ring == nil {
+	if absent || s.ring == nil {
 		return cachedKey{}, false
 	}
 	var rec keyRec
@@ -165,6 +176,14 @@ func (s *Service) lookupKey(access string) (cachedKey, bool) {
 		return nil
 	})
 	if !found {
+		s.keys.mu.Lock()
+		if s.keys.gen == gen {
+			if len(s.keys.absent) >= maxAbsentKeys || s.keys.absent == nil {
+				s.keys.absent = map[string]struct{}{}
+			}
+			s.keys.absent[access] = struct{}{}
+		}
+		s.keys.mu.Unlock()
 		return cachedKey{}, false
 	}
 	secret, err := s.ring.open(access, rec.Sealed)
@@ -269,6 +288,10 @@ func (s *Service) AddKey(ctx context.Context, user string) (access, secret strin
 		}
 		return tx.Put(tKey, []byte(access), enc(keyRec{UserID: getU64(v), Sealed: s.ring.seal(access, secret), Made: s.now()}))
 	})
+	s.keys.mu.Lock()
+	s.keys.absent = nil
+	s.keys.gen++
+	s.keys.mu.Unlock()
 	return access, secret, err
 }
 

@@ -51,6 +51,22 @@ type Metrics struct {
 	bytesIn  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
 	inflight *prometheus.GaugeVec
+	// fronts holds each front's label-free series, looked up once here
+	// rather than hashed out of the vectors on every request.
+	fronts map[string]*frontSeries
+}
+
+type frontSeries struct {
+	inflight          prometheus.Gauge
+	bytesIn, bytesOut prometheus.Counter
+}
+
+// series returns front's series; frontOf only names the three made here.
+func (m *Metrics) series(front string) *frontSeries {
+	if f, ok := m.fronts[front]; ok {
+		return f
+	}
+	return &frontSeries{m.inflight.WithLabelValues(front), m.bytesIn.WithLabelValues(front), m.bytesOut.WithLabelValues(front)}
 }
 
 // NewMetrics registers the request metrics, plus Go and process metrics.
@@ -72,6 +88,10 @@ func NewMetrics() *Metrics {
 	m.inflight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "jcsgw_requests_in_flight", Help: "Requests being served, by front.",
 	}, []string{"front"})
+	m.fronts = map[string]*frontSeries{}
+	for _, f := range []string{"s3", "jcs", "probe"} {
+		m.fronts[f] = &frontSeries{m.inflight.WithLabelValues(f), m.bytesIn.WithLabelValues(f), m.bytesOut.WithLabelValues(f)}
+	}
 	m.Registry.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut, m.inflight,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -123,9 +143,10 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			r.Body = body
 		}
 		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-		m.inflight.WithLabelValues(info.Front).Inc()
+		fs := m.series(info.Front)
+		fs.inflight.Inc()
 		defer func() {
-			m.inflight.WithLabelValues(info.Front).Dec()
+			fs.inflight.Dec()
 			d := time.Since(start)
 			op := info.Operation
 			if op == "" {
@@ -133,8 +154,8 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			}
 			m.requests.WithLabelValues(info.Front, op, strconv.Itoa(rw.status)).Inc()
 			m.latency.WithLabelValues(info.Front, op).Observe(d.Seconds())
-			m.bytesIn.WithLabelValues(info.Front).Add(float64(body.n))
-			m.bytesOut.WithLabelValues(info.Front).Add(float64(rw.n))
+			fs.bytesIn.Add(float64(body.n))
+			fs.bytesOut.Add(float64(rw.n))
 			if info.Front == "probe" && rw.status < 400 {
 				return // scrapes and health checks would drown the log
 			}
