@@ -104,6 +104,20 @@ func startJcsgw(ctx context.Context, bin, dataDir, logPath string) (*proc, error
 	p := &proc{addr: addr, url: "http://" + addr, ak: benchAK, sk: benchSK, log: logPath, exited: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--access-key", p.ak, "--secret-key", p.sk)
 	p.cmd.Stdout, p.cmd.Stderr = logf2, logf2
+	if err := p.spawn(func() { logf2.Close() }); err != nil {
+		logf2.Close()
+		return nil, err
+	}
+	if err := p.waitReady(ctx, 30*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// spawn starts p.cmd so that it dies with this process (Pdeathsig) and
+// reports its end on p.exited; after runs once it has ended.
+func (p *proc) spawn(after func()) error {
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	// Pdeathsig fires when the *thread* that forked exits, so fork from a
 	// locked thread that lives as long as the child.
@@ -117,18 +131,13 @@ func startJcsgw(ctx context.Context, bin, dataDir, logPath string) (*proc, error
 		}
 		started <- nil
 		p.exited <- p.cmd.Wait()
-		logf2.Close()
+		after()
 	}()
 	if err := <-started; err != nil {
-		logf2.Close()
-		return nil, err
+		return err
 	}
 	p.pid = p.cmd.Process.Pid
-	if err := p.waitReady(ctx, 30*time.Second); err != nil {
-		p.stop()
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 func (p *proc) waitReady(ctx context.Context, limit time.Duration) error {

@@ -8,8 +8,9 @@
 //	go run ./test/bench -only 'jcsgw/s3/(single|small)'
 //
 // Limits run in this process; the peer (gofakes3 over its on-disk afero
-// backend) runs in this process on 127.0.0.1; jcsgw runs as a subprocess
-// built from ./cmd/jcsgw, so its RSS and CPU can be read from /proc. Every
+// backend) runs in a subprocess of this program (-peer-serve) and jcsgw in
+// one built from ./cmd/jcsgw, both on 127.0.0.1, so that each server's CPU
+// (and jcsgw's RSS) can be read from /proc. Every
 // figure is the median of -reps repetitions (fewer if a workload passes
 // its time cap, which the notes say); the table goes to stdout and the
 // figures to -json. Other processes' CPU use is measured alongside every
@@ -44,7 +45,7 @@ type Config struct {
 	QuietWait time.Duration `json:"quietWait,omitempty"`
 	Strict    bool          `json:"strict,omitempty"`
 	Timeout   time.Duration `json:"timeout"`
-	ClientGC  int           `json:"clientGOGC"` // the bench process's GOGC: the client's, the peer's, the limits'
+	ClientGC  int           `json:"clientGOGC"` // the bench process's GOGC: the client's and the limits'
 
 	Big       int64         `json:"bigBytes"`  // single-stream, multipart and RSS object size
 	Mid       int64         `json:"midBytes"`  // each of the 8 concurrent objects
@@ -84,7 +85,7 @@ func parseFlags() Config {
 	if os.Getenv("GOGC") != "" {
 		defGC = 0
 	}
-	flag.IntVar(&c.ClientGC, "client-gogc", defGC, "GOGC of this process (client, in-process gofakes3, limit handlers); 0 = Go's default or $GOGC (default 400 unless $GOGC is set)")
+	flag.IntVar(&c.ClientGC, "client-gogc", defGC, "GOGC of this process (the client and the limit handlers); 0 = Go's default or $GOGC (default 400 unless $GOGC is set)")
 	flag.Parse()
 
 	c.Big, c.Mid, c.Part, c.Small = 1*gib, 64*mib, 16*mib, 4*kib
@@ -132,7 +133,12 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-func main() { os.Exit(run()) }
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == peerFlag {
+		os.Exit(peerMain(os.Args[2]))
+	}
+	os.Exit(run())
+}
 
 // waitQuiet waits, up to limit, until other processes use less than
 // busyOthers % of a core over 2 s, and says how busy the machine is.
@@ -177,7 +183,7 @@ func run() int {
 	// collector and the scavenger took about 20 % of the client's CPU on
 	// 4 KiB GETs, which ran client-bound (load tool, jcsgw unchanged: GET
 	// 4910/4562 ops/s at 100, 6244/6398 at 400). 400 is also what jcsgw runs
-	// with, so the in-process gofakes3 runs under the same collector setting.
+	// with. gofakes3 runs in a process of its own with Go's defaults.
 	if cfg.ClientGC > 0 {
 		debug.SetGCPercent(cfg.ClientGC)
 	} else {
@@ -204,9 +210,8 @@ func run() int {
 	start := time.Now()
 	b.runLimits(ctx)
 	b.runPeer(ctx)
-	// The peer ran in this process: let its heap go before the client
-	// measures jcsgw, so that jcsgw's client does not mark gofakes3's
-	// leftovers in every GC cycle.
+	// Give back what the limits and the peer's workloads left on this
+	// process's heap before the client measures jcsgw.
 	debug.FreeOSMemory()
 	b.runJcsgw(ctx)
 	if err := ctx.Err(); err != nil {

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -15,34 +20,97 @@ import (
 	"github.com/spf13/afero"
 )
 
-// peer is gofakes3 on 127.0.0.1 in this process, over its on-disk afero
-// backend (objects are files under a temporary directory), so it pays for
-// the disk as jcsgw does. It does not fsync; it keeps multipart parts in
-// memory until Complete.
-type peer struct {
-	srv     *http.Server
-	url     string
-	backend gofakes3.Backend
-}
+// peerFlag makes this program the peer: gofakes3 over its on-disk afero
+// backend (objects are files under the given directory, so it pays for the
+// disk as jcsgw does; it does not fsync and keeps multipart parts in memory
+// until Complete). It runs as a subprocess of its own, with Go's default
+// collector settings, as gofakes3 runs when embedded: in the bench process
+// it shared the client's heap and collector, and the client's settings
+// moved its figures (a run after the client went to GOGC 400 had its 4 KiB
+// GET at 3182 ops/s against 5955 the run before), and its CPU could not be
+// told from the client's.
+const peerFlag = "-peer-serve"
 
-func startPeer(dir string) (*peer, error) {
-	fs := afero.NewBasePathFs(afero.NewOsFs(), dir)
-	backend, err := s3afero.MultiBucket(fs)
+// seedPath is the peer's own route for creating listing keys by calling its
+// backend directly; S3 bucket names cannot start with "_".
+const seedPath = "/_bench/seed"
+
+// peerMain serves gofakes3 over dir on a free loopback port, prints its URL
+// on stdout and serves until stdin closes (the bench ended) or it is killed.
+func peerMain(dir string) int {
+	backend, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
 	if err != nil {
-		return nil, err
+		fmt.Fprintln(os.Stderr, "peer:", err)
+		return 1
 	}
 	faker := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog()))
+	s3h := faker.Server()
+	mux := http.NewServeMux()
+	mux.Handle("/", s3h)
+	mux.HandleFunc("POST "+seedPath, func(w http.ResponseWriter, r *http.Request) {
+		bucket := r.URL.Query().Get("bucket")
+		sc := bufio.NewScanner(r.Body)
+		for sc.Scan() {
+			if _, err := backend.PutObject(bucket, sc.Text(), map[string]string{}, bytes.NewReader(nil), 0, nil); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peer:", err)
+		return 1
+	}
+	fmt.Printf("http://%s\n", l.Addr())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	io.Copy(io.Discard, os.Stdin)
+	srv.Close()
+	return 0
+}
+
+// startPeer runs this program as the peer over dir.
+func startPeer(dir string) (*proc, error) {
+	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{url: "http://" + l.Addr().String(), backend: backend,
-		srv: &http.Server{Handler: faker.Server(), ReadHeaderTimeout: 10 * time.Second}}
-	go p.srv.Serve(l)
+	p := &proc{log: filepath.Join(dir, "..", "gofakes3.log"), exited: make(chan error, 1)}
+	logf2, err := os.Create(p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(exe, peerFlag, dir)
+	p.cmd.Stderr = logf2
+	stdin, err := p.cmd.StdinPipe()
+	if err != nil {
+		logf2.Close()
+		return nil, err
+	}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		logf2.Close()
+		return nil, err
+	}
+	// stdin stays open (the closure keeps it) until the peer ends: it
+	// serves until stdin closes.
+	if err := p.spawn(func() { stdin.Close(); logf2.Close() }); err != nil {
+		logf2.Close()
+		return nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("gofakes3 did not start: %v (log: %s)", err, p.tail())
+	}
+	p.url = strings.TrimSpace(line)
+	p.addr = strings.TrimPrefix(p.url, "http://")
 	return p, nil
 }
-
-func (p *peer) close() { p.srv.Close() }
 
 // runPeer runs the S3 workloads against gofakes3.
 func (b *bench) runPeer(ctx context.Context) {
@@ -60,28 +128,34 @@ func (b *bench) runPeer(ctx context.Context) {
 		b.res.fail(whoPeer, "start", err)
 		return
 	}
-	defer p.close()
-	logf("gofakes3 on %s (data %s)", p.url, dir)
-	s := &server{who: whoPeer, url: p.url, s3: newS3(p.url, "bench", "bench"), seeder: backendSeeder{p.backend}}
+	defer p.stop()
+	logf("gofakes3 on %s (data %s, pid %d)", p.url, dir, p.pid)
+	s := &server{who: whoPeer, url: p.url, pid: p.pid, s3: newS3(p.url, "bench", "bench"), seeder: peerSeeder{url: p.url}}
 	b.runS3(ctx, s)
 }
 
-// backendSeeder creates gofakes3's listing keys by calling its backend
-// directly, in this process.
-type backendSeeder struct{ be gofakes3.Backend }
+// peerSeeder creates gofakes3's listing keys through its backend, in its
+// process: one request per batch of keys.
+type peerSeeder struct{ url string }
 
-func (backendSeeder) how() string { return "direct gofakes3 backend PutObject calls" }
+func (peerSeeder) how() string { return "direct gofakes3 backend PutObject calls" }
 
-func (backendSeeder) prepare(context.Context, string, []string) error { return nil }
+func (peerSeeder) prepare(context.Context, string, []string) error { return nil }
 
-func (s backendSeeder) put(ctx context.Context, bucket string, keys []string) error {
-	for _, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if _, err := s.be.PutObject(bucket, k, map[string]string{}, bytes.NewReader(nil), 0, nil); err != nil {
-			return fmt.Errorf("seed %s/%s: %w", bucket, k, err)
-		}
+func (s peerSeeder) put(ctx context.Context, bucket string, keys []string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+seedPath+"?bucket="+url.QueryEscape(bucket),
+		strings.NewReader(strings.Join(keys, "\n")))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", bucket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("seed %s: %s: %s", bucket, resp.Status, bytes.TrimSpace(msg))
 	}
 	return nil
 }

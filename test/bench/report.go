@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -225,7 +226,7 @@ func fmtCPU(f *Figure) string {
 	if f == nil || (f.ServerCPU == 0 && f.ClientCPU == 0) {
 		return ""
 	}
-	if f.Who == whoGW {
+	if f.Who == whoGW || f.Who == whoPeer {
 		return fmt.Sprintf("%.0f/%.0f/%.0f", f.ServerCPU, f.ClientCPU, f.OthersCPU)
 	}
 	return fmt.Sprintf("%.0f/%.0f", f.ClientCPU, f.OthersCPU)
@@ -260,7 +261,7 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tgofakes3\tjcsgw\tjcsgw ÷ limit\tjcsgw vs gofakes3\tp50/p99 ms jcsgw\tp50/p99 ms gofakes3\tCPU % jcsgw srv/cli/others\tCPU % gofakes3+cli/others")
+	fmt.Fprintln(tw, "WORKLOAD\tgofakes3\tjcsgw\tjcsgw ÷ limit\tjcsgw vs gofakes3\tp50/p99 ms jcsgw\tp50/p99 ms gofakes3\tCPU % jcsgw srv/cli/others\tCPU % gofakes3 srv/cli/others")
 	var notes []string
 	for _, id := range rowOrder {
 		g, p := r.get(whoGW, id), r.get(whoPeer, id)
@@ -292,7 +293,8 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core, of")
-	fmt.Fprintf(w, "%d cores; srv = the jcsgw subprocess, cli = the bench process (it hosts gofakes3), others = user CPU of every\n", runtime.NumCPU())
+	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a bench subprocess), cli = the bench process (the\n", runtime.NumCPU())
+	fmt.Fprintln(w, "client, at GOGC "+strconv.Itoa(c.ClientGC)+"), others = user CPU of every")
 	fmt.Fprintln(w, "other process on the machine meanwhile: figures taken while others is high are not trustworthy.)")
 	fmt.Fprintln(w, "(gofakes3 runs over its on-disk afero backend: files without fsync, multipart parts in memory; jcsgw fsyncs")
 	fmt.Fprintln(w, "every blob and catalog commit. Listing keys are 0-byte objects; see the notes for how each server's were made.)")

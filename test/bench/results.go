@@ -26,8 +26,9 @@ type Figure struct {
 	// Request latencies of fixed-time runs (medians over repetitions).
 	P50ms float64 `json:"p50ms,omitempty"`
 	P99ms float64 `json:"p99ms,omitempty"`
-	// CPU use during the measurement, % of one core: the jcsgw subprocess
-	// (ServerCPU) and the bench process (ClientCPU; it hosts the peer too).
+	// CPU use during the measurement, % of one core: the server's subprocess
+	// (ServerCPU: jcsgw, or gofakes3 in a bench subprocess) and the bench
+	// process (ClientCPU).
 	ServerCPU float64 `json:"serverCPU,omitempty"`
 	ClientCPU float64 `json:"clientCPU,omitempty"`
 	// OthersCPU is the user CPU of every other process on the machine
