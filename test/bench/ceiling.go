@@ -5,8 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -68,21 +69,34 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// nullFlag makes this program serve nullHandler (GETs of the given size)
+// for limit (e), in a process of its own as both servers run: in the
+// client's process the hand-offs between client and handler are cheaper
+// than any server in its own process can have, which overstated the
+// ceiling.
+const nullFlag = "-null-serve"
+
+func nullMain(size string) int {
+	n, err := strconv.Atoi(size)
+	if err != nil || n < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -null-serve wants a body size")
+		return 2
+	}
+	return serveChild(&nullHandler{body: make([]byte, n)})
+}
+
 // limitCeiling: (e) the small-object workloads, same client, same
-// concurrency and time, against nullHandler. jcsgw's small-object figures
-// are not judged against it; it decides whether 2× gofakes3 is within any
-// server's reach (see peerBound).
+// concurrency and time, against nullHandler in a subprocess. jcsgw's
+// small-object figures are not judged against it; it decides whether 2×
+// gofakes3 is within any server's reach (see peerBound).
 func (b *bench) limitCeiling(ctx context.Context, _ string) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	size := b.cfg.Small
+	p, err := startSelf(filepath.Join(b.root, "null.log"), nullFlag, strconv.FormatInt(size, 10))
 	if err != nil {
 		return err
 	}
-	size := b.cfg.Small
-	srv := &http.Server{Handler: &nullHandler{body: make([]byte, size)}, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	defer srv.Close()
-	url := "http://" + l.Addr().String()
-	s := &server{who: whoLimit, url: url, s3: newS3(url, "limit", "limit")}
+	defer p.stop()
+	s := &server{who: whoLimit, url: p.url, pid: p.pid, s3: newS3(p.url, "limit", "limit")}
 
 	const bucket = "ceiling"
 	small := fmt.Sprintf("%s ×%d", sizeLabel(size), b.cfg.Conc)
@@ -111,7 +125,7 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 	}
 	for range b.repetitions(accs...) {
 		for _, run := range runs {
-			m := meterCPU(0)
+			m := s.meter()
 			r, err := fixedTime(ctx, run.conc, b.cfg.FixedTime, 2_000_000, func(ctx context.Context, w, i int) error {
 				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
 				defer cancel()

@@ -134,8 +134,13 @@ func logf(format string, args ...any) {
 }
 
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == peerFlag {
-		os.Exit(peerMain(os.Args[2]))
+	if len(os.Args) == 3 {
+		switch os.Args[1] {
+		case peerFlag:
+			os.Exit(peerMain(os.Args[2]))
+		case nullFlag:
+			os.Exit(nullMain(os.Args[2]))
+		}
 	}
 	os.Exit(run())
 }

@@ -60,31 +60,23 @@ func peerMain(dir string) int {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "peer:", err)
-		return 1
-	}
-	fmt.Printf("http://%s\n", l.Addr())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	io.Copy(io.Discard, os.Stdin)
-	srv.Close()
-	return 0
+	return serveChild(mux)
 }
 
-// startPeer runs this program as the peer over dir.
-func startPeer(dir string) (*proc, error) {
+// startSelf runs this program with args as a loopback server that prints
+// its URL as its first line on stdout and serves until its stdin closes;
+// its stderr goes to logPath.
+func startSelf(logPath string, args ...string) (*proc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{log: filepath.Join(dir, "..", "gofakes3.log"), exited: make(chan error, 1)}
+	p := &proc{log: logPath, exited: make(chan error, 1)}
 	logf2, err := os.Create(p.log)
 	if err != nil {
 		return nil, err
 	}
-	p.cmd = exec.Command(exe, peerFlag, dir)
+	p.cmd = exec.Command(exe, args...)
 	p.cmd.Stderr = logf2
 	stdin, err := p.cmd.StdinPipe()
 	if err != nil {
@@ -96,8 +88,7 @@ func startPeer(dir string) (*proc, error) {
 		logf2.Close()
 		return nil, err
 	}
-	// stdin stays open (the closure keeps it) until the peer ends: it
-	// serves until stdin closes.
+	// stdin stays open (the closure keeps it) until the child ends.
 	if err := p.spawn(func() { stdin.Close(); logf2.Close() }); err != nil {
 		logf2.Close()
 		return nil, err
@@ -105,11 +96,27 @@ func startPeer(dir string) (*proc, error) {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		p.stop()
-		return nil, fmt.Errorf("gofakes3 did not start: %v (log: %s)", err, p.tail())
+		return nil, fmt.Errorf("%s did not start: %v (log: %s)", args[0], err, p.tail())
 	}
 	p.url = strings.TrimSpace(line)
 	p.addr = strings.TrimPrefix(p.url, "http://")
 	return p, nil
+}
+
+// serveChild serves h on a free loopback port for startSelf: the URL on
+// stdout, then serving until stdin closes.
+func serveChild(h http.Handler) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child:", err)
+		return 1
+	}
+	fmt.Printf("http://%s\n", l.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	io.Copy(io.Discard, os.Stdin)
+	srv.Close()
+	return 0
 }
 
 // runPeer runs the S3 workloads against gofakes3.
@@ -123,7 +130,7 @@ func (b *bench) runPeer(ctx context.Context) {
 		return
 	}
 	defer removeAll(dir)
-	p, err := startPeer(dir)
+	p, err := startSelf(filepath.Join(b.root, "gofakes3.log"), peerFlag, dir)
 	if err != nil {
 		b.res.fail(whoPeer, "start", err)
 		return

@@ -226,7 +226,7 @@ func fmtCPU(f *Figure) string {
 	if f == nil || (f.ServerCPU == 0 && f.ClientCPU == 0) {
 		return ""
 	}
-	if f.Who == whoGW || f.Who == whoPeer {
+	if f.Who == whoGW || f.Who == whoPeer || f.ServerCPU > 0 {
 		return fmt.Sprintf("%.0f/%.0f/%.0f", f.ServerCPU, f.ClientCPU, f.OthersCPU)
 	}
 	return fmt.Sprintf("%.0f/%.0f", f.ClientCPU, f.OthersCPU)
@@ -247,11 +247,11 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		build = ", jcsgw " + r.Build
 	}
 	fmt.Fprintf(w, "\njcsgw benchmark — %s, %d repetition(s), medians; took %s%s\n", mode, c.Reps, took.Round(time.Second), build)
-	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys; client (and gofakes3) GOGC %d\n\n",
+	fmt.Fprintf(w, "big %s, concurrent %d× %s, parts %s×%d in flight, small %s ×%d for %v, %d listing keys; client GOGC %d\n\n",
 		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys, c.ClientGC)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % bench/others")
+	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % bench/others; (e) srv/bench/others")
 	for _, f := range r.Figures {
 		if f.Who == whoLimit {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, fmtValue(f), fmtLat(f), fmtCPU(f))
@@ -293,9 +293,9 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core, of")
-	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a bench subprocess), cli = the bench process (the\n", runtime.NumCPU())
-	fmt.Fprintln(w, "client, at GOGC "+strconv.Itoa(c.ClientGC)+"), others = user CPU of every")
-	fmt.Fprintln(w, "other process on the machine meanwhile: figures taken while others is high are not trustworthy.)")
+	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a copy of the bench), cli = the bench process\n", runtime.NumCPU())
+	fmt.Fprintln(w, "(the client, at GOGC "+strconv.Itoa(c.ClientGC)+"), others = user CPU of every other process on the machine meanwhile:")
+	fmt.Fprintln(w, "figures taken while others is high are not trustworthy.)")
 	fmt.Fprintln(w, "(gofakes3 runs over its on-disk afero backend: files without fsync, multipart parts in memory; jcsgw fsyncs")
 	fmt.Fprintln(w, "every blob and catalog commit. Listing keys are 0-byte objects; see the notes for how each server's were made.)")
 	if busy, all := busyFigures(r); len(busy) > 0 {
