@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -149,25 +148,22 @@ func (b *bench) limitHash(ctx context.Context, _ string) error {
 
 // fileServer is the minimal Go HTTP handler of limits (c) and (d): PUT
 // streams the body to a new file and fsyncs it, GET serves it with
-// http.ServeContent, DELETE removes it.
+// http.ServeContent, DELETE removes it. It runs in a process of its own
+// (fileFlag), as every server the bench measures does: in the client's
+// process, hand-offs between client and handler are cheaper than any
+// server in its own process can have.
 type fileServer struct {
 	dir string
-	url string
-	srv *http.Server
 }
 
-func startFileServer(dir string) (*fileServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	fs := &fileServer{dir: dir, url: "http://" + l.Addr().String()}
-	fs.srv = &http.Server{Handler: fs, ReadHeaderTimeout: 10 * time.Second}
-	go fs.srv.Serve(l)
-	return fs, nil
-}
+const fileFlag = "-file-serve"
 
-func (fs *fileServer) close() { fs.srv.Close() }
+func fileMain(dir string) int { return serveChild(&fileServer{dir: dir}) }
+
+// startFileServer runs the handler over dir in a subprocess.
+func startFileServer(dir string) (*proc, error) {
+	return startSelf(dir+".log", fileFlag, dir)
+}
 
 func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// An S3 client's path-style /bucket/key names the file bucket_key.
@@ -262,7 +258,7 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer fs.close()
+	defer fs.stop()
 	// As for (d): the limit is taken with the S3 workloads' client, and the
 	// plain net/http client's figures are kept beside it.
 	sdk := &server{s3: newS3(fs.url, "limit", "limit")}
@@ -272,7 +268,7 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (aws-sdk client)", "MB/s")
 	plainP := newAcc(whoLimit, limHTTPPutPlain, "(c) minimal handler PUT+fsync "+sizeLabel(size)+" (plain net/http client)", "MB/s")
 	plainG := newAcc(whoLimit, limHTTPGetPlain, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (plain net/http client)", "MB/s")
-	meter := func() *cpuMeter { return meterCPU(0) }
+	meter := func() *cpuMeter { return meterCPU(fs.pid) }
 	for rep := range b.repetitions(put, get, plainP, plainG) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		for _, run := range []struct {
@@ -321,7 +317,7 @@ func (b *bench) limitHTTP4K(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer fs.close()
+	defer fs.stop()
 	size := b.cfg.Small
 	label := fmt.Sprintf("(d) minimal handler PUT+fsync %s ×%d", sizeLabel(size), b.cfg.Conc)
 	// The limit is taken with the client every S3 workload uses, so that
@@ -348,7 +344,7 @@ func (b *bench) limitHTTP4K(ctx context.Context, dir string) error {
 				return plainPut(ctx, hc, fmt.Sprintf("%s/small-%d", fs.url, seq.Add(1)), newBody(nextSeed(), size), size)
 			}},
 		} {
-			m := meterCPU(0)
+			m := meterCPU(fs.pid)
 			r, err := fixedTime(ctx, b.cfg.Conc, b.cfg.FixedTime, 1_000_000, func(ctx context.Context, _, _ int) error { return run.put(ctx) })
 			if err != nil {
 				return err

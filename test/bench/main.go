@@ -140,6 +140,8 @@ func main() {
 			os.Exit(peerMain(os.Args[2]))
 		case nullFlag:
 			os.Exit(nullMain(os.Args[2]))
+		case fileFlag:
+			os.Exit(fileMain(os.Args[2]))
 		}
 	}
 	os.Exit(run())

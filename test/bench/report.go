@@ -251,7 +251,7 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		sizeLabel(c.Big), c.Streams, sizeLabel(c.Mid), sizeLabel(c.Part), c.InFlight, sizeLabel(c.Small), c.Conc, c.FixedTime, c.ListKeys, c.ClientGC)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % bench/others; (e) srv/bench/others")
+	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % [srv/]bench/others")
 	for _, f := range r.Figures {
 		if f.Who == whoLimit {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, fmtValue(f), fmtLat(f), fmtCPU(f))
