@@ -139,7 +139,49 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 		}
 	}
 	for _, a := range accs {
-		a.done(b.res)
+		b.keepHigher(a)
 	}
 	return nil
+}
+
+// againCeiling takes limit (e) a second time, after both servers ran: the
+// machine's speed drifts by a third over minutes, and a ceiling taken in a
+// slower phase than a server's figure proves nothing about it (one run had
+// jcsgw's 4 KiB GET at 7368 ops/s above its 5665). The higher of the two
+// takes counts, so a bound it supports holds in both phases.
+func (b *bench) againCeiling(ctx context.Context) {
+	if !b.want("limits/ceiling") || ctx.Err() != nil {
+		return
+	}
+	logf("== limits/ceiling (again)")
+	if err := b.limitCeiling(ctx, ""); err != nil {
+		logf("   limits/ceiling (again): %v", err)
+		b.res.fail(whoLimit, "limits/ceiling (again)", err)
+	}
+}
+
+// keepHigher records a's figure, or, when the figure was taken before,
+// keeps the higher of the two and notes both.
+func (b *bench) keepHigher(a *acc) {
+	prev := b.res.get(a.f.Who, a.f.ID)
+	if prev == nil {
+		a.done(b.res)
+		return
+	}
+	tmp := &Results{}
+	a.done(tmp)
+	if len(tmp.Figures) == 0 {
+		return
+	}
+	f := tmp.Figures[0]
+	note := fmt.Sprintf("taken before and after the servers ran: %s and %s; the higher counts", fmtValue(prev), fmtValue(f))
+	b.res.mu.Lock()
+	defer b.res.mu.Unlock()
+	if f.Value > prev.Value {
+		*prev = *f
+	}
+	if prev.Note != "" {
+		note = prev.Note + "; " + note
+	}
+	prev.Note = note
 }

@@ -221,6 +221,7 @@ func run() int {
 	// process's heap before the client measures jcsgw.
 	debug.FreeOSMemory()
 	b.runJcsgw(ctx)
+	b.againCeiling(ctx)
 	if err := ctx.Err(); err != nil {
 		b.res.Errors = append(b.res.Errors, "run stopped early: "+context.Cause(ctx).Error())
 	}

@@ -170,7 +170,9 @@ func peerBound(r *Results, f, pf *Figure) string {
 		return fmt.Sprintf("out of reach: 2× gofakes3 = %s is %s of %s = %s (the same client reading the same size from a minimal handler serving the file; single GETs have come to at most %.2f× of it), and jcsgw is at %s of it",
 			fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}), ratio(2*pf.Value/lv), name, fmtValue(&Figure{Value: lv, Unit: f.Unit}), singleReadReach, ratio(f.Value/lv))
 	}
-	if c, ok := r.value(whoLimit, ceilingFor(f.ID)); ok && c > 0 && 2*pf.Value > c {
+	// A ceiling jcsgw itself went past was taken in a slower phase of the
+	// machine (limits run minutes before the workloads): it proves nothing.
+	if c, ok := r.value(whoLimit, ceilingFor(f.ID)); ok && c > 0 && 2*pf.Value > c && f.Value <= c {
 		return fmt.Sprintf("out of reach: the same client against a handler that stores nothing reached only %s (limit e) < 2× gofakes3 = %s",
 			fmtValue(&Figure{Value: c, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
@@ -265,12 +267,19 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LIMIT\tvalue\tp50/p99 ms\tCPU % [srv/]bench/others")
+	var limitNotes []string
 	for _, f := range r.Figures {
 		if f.Who == whoLimit {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, fmtValue(f), fmtLat(f), fmtCPU(f))
+			if f.Note != "" {
+				limitNotes = append(limitNotes, fmt.Sprintf("note: %s: %s", f.Name, f.Note))
+			}
 		}
 	}
 	tw.Flush()
+	for _, n := range limitNotes {
+		fmt.Fprintln(w, n)
+	}
 	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
