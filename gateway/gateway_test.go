@@ -29,13 +29,17 @@ type fixture struct {
 	dir   string
 }
 
-func open(t *testing.T, dir string) *fixture {
+func open(t *testing.T, dir string, opts ...func(*Config)) *fixture {
 	t.Helper()
 	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
 	require.NoError(t, err)
 	store, err := backends.NewLocal(filepath.Join(dir, "store"))
 	require.NoError(t, err)
-	svc, err := New(context.Background(), Config{Catalog: cat, Default: store})
+	cfg := Config{Catalog: cat, Default: store}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := New(context.Background(), cfg)
 	require.NoError(t, err)
 	return &fixture{svc: svc, cat: cat, store: store, dir: dir}
 }

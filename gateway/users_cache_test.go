@@ -3,24 +3,15 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"jcsgw/backends"
-	"jcsgw/catalog"
 )
 
 func TestKeyMissesRememberedBoundedAndForgottenOnAdd(t *testing.T) {
-	dir := t.TempDir()
-	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { cat.Close() })
-	store, err := backends.NewLocal(filepath.Join(dir, "store"))
-	require.NoError(t, err)
-	svc, err := New(context.Background(), Config{Catalog: cat, Default: store, ServerKey: make([]byte, 32)})
-	require.NoError(t, err)
+	f := open(t, t.TempDir(), func(c *Config) { c.ServerKey = make([]byte, 32) })
+	t.Cleanup(func() { f.cat.Close() })
+	svc := f.svc
 	ctx := context.Background()
 
 	// The bootstrap key: not in the catalog, the admin's, remembered.
