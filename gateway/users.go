@@ -139,7 +139,7 @@ type keyCache struct {
 	m  map[string]cachedKey
 	// absent holds keys the catalog does not hold. The bootstrap key is one,
 	// and every request it signs asked the catalog again: a read
-	// transaction, 2.5 % of a 4 KiB GET's server CPU. Bounded (made-up keys
+	// transaction, about 2.5 % of a 4 KiB GET's server CPU. Bounded (made-up keys
 	// must not grow it) and emptied whenever a key is added; gen tells a
 	// lookup that raced with an addition not to remember its miss.
 	absent map[string]struct{}
@@ -167,7 +167,7 @@ func (s *Service) lookupKey(access string) (cachedKey, bool) {
 	}
 	var rec keyRec
 	found := false
-	s.view(context.Background(), func(tx catalog.Tx) error {
+	viewErr := s.view(context.Background(), func(tx catalog.Tx) error {
 		if v := tx.Get(tKey, []byte(access)); v != nil {
 			var err error
 			rec, err = dec[keyRec](v)
@@ -177,7 +177,8 @@ func (s *Service) lookupKey(access string) (cachedKey, bool) {
 	})
 	if !found {
 		s.keys.mu.Lock()
-		if s.keys.gen == gen {
+		// Only a clean read proves the key absent.
+		if viewErr == nil && s.keys.gen == gen {
 			if len(s.keys.absent) >= maxAbsentKeys || s.keys.absent == nil {
 				s.keys.absent = map[string]struct{}{}
 			}
