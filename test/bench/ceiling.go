@@ -119,12 +119,10 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 		{newAcc(whoLimit, ceilSeed, label(fmt.Sprintf("S3 PUT 0 B ×%d", b.cfg.SeedConc)), "ops/s"), b.cfg.SeedConc,
 			func(ctx context.Context, k string) error { return s.put(ctx, bucket, k, bytes.NewReader(nil), 0) }},
 	}
-	accs := make([]*acc, len(runs))
-	for i, r := range runs {
-		accs[i] = r.acc
-	}
-	for range b.repetitions(accs...) {
-		for _, run := range runs {
+	// Repetitions per operation: five operations a repetition would pass
+	// the repetition time cap after two and leave each figure two samples.
+	for _, run := range runs {
+		for range b.repetitions(run.acc) {
 			m := s.meter()
 			r, err := fixedTime(ctx, run.conc, b.cfg.FixedTime, 2_000_000, func(ctx context.Context, w, i int) error {
 				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
@@ -138,8 +136,8 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 			run.acc.latency(r.lats)
 		}
 	}
-	for _, a := range accs {
-		b.keepHigher(a)
+	for _, run := range runs {
+		b.keepHigher(run.acc)
 	}
 	return nil
 }
@@ -168,12 +166,10 @@ func (b *bench) keepHigher(a *acc) {
 		a.done(b.res)
 		return
 	}
-	tmp := &Results{}
-	a.done(tmp)
-	if len(tmp.Figures) == 0 {
+	f := a.finish()
+	if f == nil {
 		return
 	}
-	f := tmp.Figures[0]
 	note := fmt.Sprintf("taken before and after the servers ran: %s and %s; the higher counts", fmtValue(prev), fmtValue(f))
 	b.res.mu.Lock()
 	defer b.res.mu.Unlock()

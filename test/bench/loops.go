@@ -165,13 +165,21 @@ func (b *bench) repetitions(accs ...*acc) iter.Seq[int] {
 
 // done records the figure (medians of the repetitions) if it has samples.
 func (a *acc) done(res *Results) {
+	if f := a.finish(); f != nil {
+		res.add(f)
+	}
+}
+
+// finish fills in the figure from the repetitions' medians; nil if it has
+// no samples.
+func (a *acc) finish() *Figure {
 	if len(a.f.Samples) == 0 {
-		return
+		return nil
 	}
 	a.f.Value = median(a.f.Samples)
 	a.f.ServerCPU, a.f.ClientCPU, a.f.OthersCPU = median(a.srv), median(a.cli), median(a.others)
 	a.f.P50ms, a.f.P99ms = median(a.p50), median(a.p99)
-	res.add(a.f)
+	return a.f
 }
 
 // seeds makes every generated body distinct within a run.

@@ -7,10 +7,12 @@
 //	go run ./test/bench -large     # adds the 1,000,000-key first-page latency
 //	go run ./test/bench -only 'jcsgw/s3/(single|small)'
 //
-// Limits run in this process; the peer (gofakes3 over its on-disk afero
-// backend) runs in a subprocess of this program (-peer-serve) and jcsgw in
-// one built from ./cmd/jcsgw, both on 127.0.0.1, so that each server's CPU
-// (and jcsgw's RSS) can be read from /proc. Every
+// Every server measured runs in a process of its own on 127.0.0.1: jcsgw
+// built from ./cmd/jcsgw, the peer (gofakes3 over its on-disk afero
+// backend) and the minimal handlers of limits (c), (d) and (e) in copies of
+// this program (-peer-serve, -file-serve, -null-serve), so that each one's
+// CPU (and jcsgw's RSS) can be read from /proc; the client, and limits (a)
+// and (b), run in this process. Every
 // figure is the median of -reps repetitions (fewer if a workload passes
 // its time cap, which the notes say); the table goes to stdout and the
 // figures to -json. Other processes' CPU use is measured alongside every

@@ -154,11 +154,13 @@ func judge(r *Results) {
 
 // peerBound says why 2× the peer's figure is out of any server's reach on
 // this machine, or "" if it is not shown to be: both servers sit at a limit
-// that holds them both (≥ 0.8× it), as the issue exempts; or the same
-// client, against a handler that stores nothing, could not itself reach
-// twice the peer's rate (limit e, measured); or it would need more than
-// every core to (its CPU per operation, measured against jcsgw, times that
-// rate), even against a server that cost nothing.
+// that holds them both (≥ 0.8× it), as the issue exempts; or, for a single
+// large GET, 2× the peer is past what any single GET has reached of limit
+// (c); or the same client, against a handler that stores nothing, could
+// not itself reach twice the peer's rate (limit e, measured); or driving
+// twice the peer's rate would take the client alone more than every core
+// (its CPU per operation, measured against jcsgw, times that rate), even
+// against a server that cost nothing.
 func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
