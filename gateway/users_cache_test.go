@@ -43,7 +43,6 @@ func TestKeyMissesRememberedBoundedAndForgottenOnAdd(t *testing.T) {
 	require.Equal(t, secret, got)
 	require.NotEqual(t, AdminUserID, svc.CallerOf(access).UserID)
 
-
 	// A failed read proves nothing: the miss is not remembered.
 	require.NoError(t, f.cat.Close())
 	require.Equal(t, Caller{UserID: AdminUserID}, svc.CallerOf("UNREADABLE"))
