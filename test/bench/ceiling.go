@@ -20,23 +20,33 @@ const (
 	ceilHeadSmall = "e.head.small"
 	ceilDelSmall  = "e.del.small"
 	ceilSeed      = "e.put.zero"
+	ceilList      = "e.list"
 )
 
-// ceilingFor is the ceiling figure measured for a small-object workload.
-func ceilingFor(id string) string {
+// ceilingFor is the ceiling measured for a workload: the figure of the
+// same client doing the same against a handler that does less than any
+// server can, and what that handler is.
+func ceilingFor(id string) (string, string) {
+	const null = "a handler that stores nothing (limit e)"
 	switch id {
 	case figPutSmall:
-		return ceilPutSmall
+		return ceilPutSmall, null
 	case figGetSmall:
-		return ceilGetSmall
+		return ceilGetSmall, null
 	case figHeadSmall:
-		return ceilHeadSmall
+		return ceilHeadSmall, null
 	case figDelSmall:
-		return ceilDelSmall
+		return ceilDelSmall, null
 	case figSeed:
-		return ceilSeed
+		return ceilSeed, null
+	case figListFlat, figListDelim:
+		return ceilList, null + " paging canned pages of such keys"
+	case figPutMid:
+		return limHTTPPutMid, "the minimal file handler at the same concurrency (limit c)"
+	case figGetMid:
+		return limHTTPGetMid, "the minimal file handler at the same concurrency (limit c)"
 	}
-	return ""
+	return "", ""
 }
 
 // nullHandler answers S3 object requests at once and keeps nothing: a PUT's
@@ -46,10 +56,25 @@ func ceilingFor(id string) string {
 // to parse than a real S3 server's.
 type nullHandler struct {
 	body []byte
+	// pages are the ListObjectsV2 replies: page i holds keys
+	// [i*pageSize, (i+1)*pageSize) and, but for the last, a continuation
+	// token naming page i+1.
+	pages [][]byte
 }
 
 func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
+	if r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "2" {
+		i, _ := strconv.Atoi(r.URL.Query().Get("continuation-token"))
+		if i < 0 || i >= len(h.pages) {
+			http.Error(w, "no such page", http.StatusBadRequest)
+			return
+		}
+		hd.Set("Content-Type", "application/xml")
+		hd.Set("Content-Length", strconv.Itoa(len(h.pages[i])))
+		w.Write(h.pages[i])
+		return
+	}
 	hd.Set("ETag", `"d41d8cd98f00b204e9800998ecf8427e"`)
 	switch r.Method {
 	case http.MethodPut:
@@ -69,29 +94,60 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// nullFlag makes this program serve nullHandler (GETs of the given size)
-// for limit (e), in a process of its own as both servers run: in the
+// nullFlag makes this program serve nullHandler (GETs of the given size,
+// listings of the given number of keys) for limit (e), in a process of its own as both servers run: in the
 // client's process the hand-offs between client and handler are cheaper
 // than any server in its own process can have, which overstated the
 // ceiling.
 const nullFlag = "-null-serve"
 
-func nullMain(size string) int {
-	n, err := strconv.Atoi(size)
-	if err != nil || n < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -null-serve wants a body size")
+func nullMain(size, listKeys string) int {
+	n, err1 := strconv.Atoi(size)
+	keys, err2 := strconv.Atoi(listKeys)
+	if err1 != nil || err2 != nil || n < 0 || keys < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -null-serve wants a body size and a number of listing keys")
 		return 2
 	}
-	return serveChild(&nullHandler{body: make([]byte, n)})
+	return serveChild(&nullHandler{body: make([]byte, n), pages: cannedPages(keys)})
+}
+
+// cannedPages are the ListObjectsV2 pages of keys 0-byte objects named as
+// the one-package listing's ("pkg/k0000000"...), with what S3 puts in every
+// <Contents> and nothing more: Key, LastModified, ETag, Size, StorageClass,
+// escaped as encoding/xml (and jcsgw) escape them. Decoding such a page is
+// the client's share of any listing, whatever the server.
+func cannedPages(keys int) [][]byte {
+	var pages [][]byte
+	mod := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	for first := 0; first < keys; first += pageSize {
+		n := min(pageSize, keys-first)
+		last := first+n == keys
+		b := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>ceiling</Name><Prefix></Prefix>`)
+		b = fmt.Appendf(b, "<MaxKeys>%d</MaxKeys><KeyCount>%d</KeyCount><IsTruncated>%t</IsTruncated>", pageSize, n, !last)
+		if first > 0 {
+			b = fmt.Appendf(b, "<ContinuationToken>%d</ContinuationToken>", len(pages))
+		}
+		if !last {
+			b = fmt.Appendf(b, "<NextContinuationToken>%d</NextContinuationToken>", len(pages)+1)
+		}
+		for k := first; k < first+n; k++ {
+			b = fmt.Appendf(b, "<Contents><Key>pkg/k%07d</Key><LastModified>%s</LastModified>"+
+				"<ETag>&#34;d41d8cd98f00b204e9800998ecf8427e&#34;</ETag><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents>", k, mod)
+		}
+		pages = append(pages, append(b, "</ListBucketResult>"...))
+	}
+	return pages
 }
 
 // limitCeiling: (e) the small-object workloads, same client, same
-// concurrency and time, against nullHandler in a subprocess. jcsgw's
-// small-object figures are not judged against it; it decides whether 2×
-// gofakes3 is within any server's reach (see peerBound).
+// concurrency and time, and the paging of a listing as large as the
+// listing workloads', against nullHandler in a subprocess. jcsgw's figures
+// are not judged against it; it decides whether 2× gofakes3 is within any
+// server's reach (see peerBound), and whether 100,000 keys/s is.
 func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 	size := b.cfg.Small
-	p, err := startSelf(filepath.Join(b.root, "null.log"), nullFlag, strconv.FormatInt(size, 10))
+	p, err := startSelf(filepath.Join(b.root, "null.log"), nullFlag, strconv.FormatInt(size, 10), strconv.Itoa(b.cfg.ListKeys))
 	if err != nil {
 		return err
 	}
@@ -136,9 +192,25 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 			run.acc.latency(r.lats)
 		}
 	}
+	list := newAcc(whoLimit, ceilList, fmt.Sprintf("(e) handler that stores nothing, S3 ListObjectsV2 paging %d canned keys (aws-sdk client)", b.cfg.ListKeys), "keys/s")
+	for range b.repetitions(list) {
+		lctx, cancel := context.WithTimeout(ctx, b.cfg.ListTime)
+		m, t0 := s.meter(), time.Now()
+		got, err := listAll(lctx, s, bucket, "", "")
+		d := time.Since(t0)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if got != b.cfg.ListKeys {
+			return fmt.Errorf("canned listing: %d keys, want %d", got, b.cfg.ListKeys)
+		}
+		list.sample(float64(got)/d.Seconds(), m.stop())
+	}
 	for _, run := range runs {
 		b.keepHigher(run.acc)
 	}
+	b.keepHigher(list)
 	return nil
 }
 

@@ -28,6 +28,8 @@ const (
 	limHTTP4KPlain  = "d.put4k.plain"
 	limHTTPPutPlain = "c.put.plain"
 	limHTTPGetPlain = "c.get.plain"
+	limHTTPPutMid   = "c.put.mid8"
+	limHTTPGetMid   = "c.get.mid8"
 )
 
 // runLimits measures what the machine allows: (a) disk, (b) hashing,
@@ -307,6 +309,39 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	for _, a := range []*acc{put, get, plainP, plainG} {
 		a.done(b.res)
 	}
+	return b.limitHTTPConcurrent(ctx, fs, sdk)
+}
+
+// limitHTTPConcurrent: (c) as the concurrent workload runs, Streams PUTs of
+// Mid-sized files at once, then as many GETs of them; aggregate MB/s. The
+// single-stream figure is no limit for it: concurrent GETs went 1.3-1.7×
+// past it.
+func (b *bench) limitHTTPConcurrent(ctx context.Context, fs *proc, sdk *server) error {
+	size, n := b.cfg.Mid, b.cfg.Streams
+	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
+	put := newAcc(whoLimit, limHTTPPutMid, "(c) minimal handler PUT+fsync "+label+" concurrent (aws-sdk client)", "MB/s")
+	get := newAcc(whoLimit, limHTTPGetMid, "(c) minimal handler GET (ServeContent) "+label+" concurrent (aws-sdk client)", "MB/s")
+	meter := func() *cpuMeter { return meterCPU(fs.pid) }
+	total := size * int64(n)
+	for rep := range b.repetitions(put, get) {
+		key := func(i int) string { return fmt.Sprintf("mid-%d-%d", rep, i) }
+		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*total))
+		m, t0 := meter(), time.Now()
+		err := parallel(n, func(i int) error { return sdk.put(rctx, "limit", key(i), newBody(nextSeed(), size), size) })
+		if err == nil {
+			put.sample(mbps(total, time.Since(t0)), m.stop())
+			err = sampleReads(get, total, meter, func() error {
+				return parallel(n, func(i int) error { return sdk.get(rctx, "limit", key(i), size) })
+			})
+		}
+		cancel()
+		parallel(n, func(i int) error { return sdk.del(ctx, "limit", key(i)) })
+		if err != nil {
+			return err
+		}
+	}
+	put.done(b.res)
+	get.done(b.res)
 	return nil
 }
 

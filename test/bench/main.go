@@ -136,15 +136,13 @@ func logf(format string, args ...any) {
 }
 
 func main() {
-	if len(os.Args) == 3 {
-		switch os.Args[1] {
-		case peerFlag:
-			os.Exit(peerMain(os.Args[2]))
-		case nullFlag:
-			os.Exit(nullMain(os.Args[2]))
-		case fileFlag:
-			os.Exit(fileMain(os.Args[2]))
-		}
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == peerFlag:
+		os.Exit(peerMain(os.Args[2]))
+	case len(os.Args) == 3 && os.Args[1] == fileFlag:
+		os.Exit(fileMain(os.Args[2]))
+	case len(os.Args) == 4 && os.Args[1] == nullFlag:
+		os.Exit(nullMain(os.Args[2], os.Args[3]))
 	}
 	os.Exit(run())
 }

@@ -31,12 +31,22 @@ func limitFor(r *Results, id string) (string, float64, bool) {
 			return "", 0, false
 		}
 		return "min(a-write,b)", min(w, h), true
-	case figGetBig, figV1Get, figGetMid:
+	case figGetMid:
+		if v, ok := r.value(whoLimit, limHTTPGetMid); ok {
+			return "c-GET 8×", v, ok
+		}
+		v, ok := r.value(whoLimit, limHTTPGet)
+		return "c-GET", v, ok
+	case figGetBig, figV1Get:
 		v, ok := r.value(whoLimit, limHTTPGet)
 		return "c-GET", v, ok
 	case figPutSmall, figGetSmall, figHeadSmall, figDelSmall:
 		v, ok := r.value(whoLimit, limHTTP4K)
 		return "d", v, ok
+	case figListFlat, figListDelim:
+		// No limit (a)-(d) applies; the client's own ceiling does.
+		v, ok := r.value(whoLimit, ceilList)
+		return "e-list", v, ok
 	}
 	return "", 0, false
 }
@@ -99,7 +109,12 @@ func judge(r *Results) {
 
 	const getPut = "4 KiB GET ≥ 3× 4 KiB PUT"
 	if g, p := r.get(whoGW, figGetSmall), r.get(whoGW, figPutSmall); g != nil && p != nil && p.Value > 0 {
-		add(getPut, g.Value >= 3*p.Value, "GET %s / PUT %s = %s", fmtValue(g), fmtValue(p), ratio(g.Value/p.Value))
+		detail := fmt.Sprintf("GET %s / PUT %s = %s", fmtValue(g), fmtValue(p), ratio(g.Value/p.Value))
+		if why := ceilingBound(r, g, 3*p.Value, "3× PUT"); g.Value < 3*p.Value && why != "" {
+			r.Targets = append(r.Targets, Target{Name: getPut, Bound: true, Detail: detail + "; " + why})
+		} else {
+			add(getPut, g.Value >= 3*p.Value, "%s", detail)
+		}
 	} else {
 		skip(getPut, "no 4 KiB GET or PUT figure")
 	}
@@ -129,7 +144,12 @@ func judge(r *Results) {
 	for _, id := range []string{figListFlat, figListDelim} {
 		if f := r.get(whoGW, id); f != nil {
 			judged = true
-			add(listing, f.Value >= 100_000, "%s: %s", f.Name, fmtValue(f))
+			detail := fmt.Sprintf("%s: %s", f.Name, fmtValue(f))
+			if why := ceilingBound(r, f, 100_000, "the target"); f.Value < 100_000 && why != "" {
+				r.Targets = append(r.Targets, Target{Name: listing, Bound: true, Detail: detail + "; " + why})
+				continue
+			}
+			add(listing, f.Value >= 100_000, "%s", detail)
 		}
 	}
 	if !judged {
@@ -172,11 +192,8 @@ func peerBound(r *Results, f, pf *Figure) string {
 		return fmt.Sprintf("out of reach: 2× gofakes3 = %s is %s of %s = %s (the same client reading the same size from a minimal handler serving the file; single GETs have come to at most %.2f× of it), and jcsgw is at %s of it",
 			fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}), ratio(2*pf.Value/lv), name, fmtValue(&Figure{Value: lv, Unit: f.Unit}), singleReadReach, ratio(f.Value/lv))
 	}
-	// A ceiling jcsgw itself went past was taken in a slower phase of the
-	// machine (limits run minutes before the workloads): it proves nothing.
-	if c, ok := r.value(whoLimit, ceilingFor(f.ID)); ok && c > 0 && 2*pf.Value > c && f.Value <= c {
-		return fmt.Sprintf("out of reach: the same client against a handler that stores nothing reached only %s (limit e) < 2× gofakes3 = %s",
-			fmtValue(&Figure{Value: c, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
+	if why := ceilingBound(r, f, 2*pf.Value, "2× gofakes3"); why != "" {
+		return why
 	}
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
 		return ""
@@ -188,6 +205,21 @@ func peerBound(r *Results, f, pf *Figure) string {
 			f.ClientCPU, fmtValue(f), runtime.NumCPU(), fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	return ""
+}
+
+// ceilingBound says why want is out of any server's reach for figure f: the
+// same client, doing the same against a handler that does less than any
+// server can (ceilingFor), did not reach it. A ceiling jcsgw itself went
+// past was taken in a slower phase of the machine (limits run minutes
+// before the workloads), or is no ceiling: it proves nothing, and gives "".
+func ceilingBound(r *Results, f *Figure, want float64, what string) string {
+	id, against := ceilingFor(f.ID)
+	c, ok := r.value(whoLimit, id)
+	if !ok || c <= 0 || want <= c || f.Value > c {
+		return ""
+	}
+	return fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
+		against, fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))
 }
 
 // limitHoldsBoth tells whether a figure's limit bounds both servers, so

@@ -135,7 +135,7 @@ func (b *bench) s3Single(ctx context.Context, s *server) error {
 }
 
 // s3Concurrent: Streams concurrent PUTs of Mid-sized objects, then as many
-// concurrent GETs of them; aggregate MB/s.
+// concurrent GETs of them (readsPerRep times); aggregate MB/s.
 func (b *bench) s3Concurrent(ctx context.Context, s *server) error {
 	const bucket = "bench-big"
 	if err := s.ensureBucket(ctx, bucket); err != nil {
@@ -153,10 +153,9 @@ func (b *bench) s3Concurrent(ctx context.Context, s *server) error {
 		err := parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
 		if err == nil {
 			put.sample(mbps(total, time.Since(t0)), m.stop())
-			m, t0 = s.meter(), time.Now()
-			if err = parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) }); err == nil {
-				get.sample(mbps(total, time.Since(t0)), m.stop())
-			}
+			err = sampleReads(get, total, s.meter, func() error {
+				return parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) })
+			})
 		}
 		cancel()
 		parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
