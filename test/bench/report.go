@@ -178,9 +178,9 @@ func judge(r *Results) {
 // large GET, 2× the peer is past what any single GET has reached of limit
 // (c); or the same client, against a handler that stores nothing, could
 // not itself reach twice the peer's rate (limit e, measured); or driving
-// twice the peer's rate would take the client alone more than every core
-// (its CPU per operation, measured against jcsgw, times that rate), even
-// against a server that cost nothing.
+// twice the peer's rate would take more than every core: the client's CPU
+// per operation, measured against jcsgw, plus the least a server spends
+// per operation (that handler's, measured), times that rate.
 func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
@@ -198,13 +198,35 @@ func peerBound(r *Results, f, pf *Figure) string {
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
 		return ""
 	}
+	// CPU per unit of rate, in % of a core: the client's, as measured
+	// against jcsgw, and the least any server spends, as measured of the
+	// handler that does the least (the ceiling's, when it was measured).
 	cores := float64(runtime.NumCPU()) * 100
-	ceiling := f.Value * cores / f.ClientCPU
+	cost := f.ClientCPU / f.Value
+	least := ""
+	if id, against := ceilingFor(f.ID); id != "" {
+		if c := r.get(whoLimit, id); c != nil && c.Value > 0 && c.ServerCPU > 0 {
+			cost += c.ServerCPU / c.Value
+			least = fmt.Sprintf(", and %s, the least a server does, used %s (at %s)", against, perUnit(c.ServerCPU/c.Value, f.Unit), fmtValue(c))
+		}
+	}
+	ceiling := cores / cost
 	if 2*pf.Value > ceiling {
-		return fmt.Sprintf("out of reach: the client alone used %.0f%% CPU at jcsgw's %s, so %d cores cap any server at %s < 2× gofakes3 = %s",
-			f.ClientCPU, fmtValue(f), runtime.NumCPU(), fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
+		return fmt.Sprintf("out of reach: the client used %.0f%% CPU at jcsgw's %s (%s)%s, so %d cores carry at most %s < 2× gofakes3 = %s",
+			f.ClientCPU, fmtValue(f), perUnit(f.ClientCPU/f.Value, f.Unit), least, runtime.NumCPU(),
+			fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	return ""
+}
+
+// perUnit prints a CPU cost given in % of a core per unit of a rate: µs of
+// CPU per operation (or key), ms per MB.
+func perUnit(pctPerRate float64, unit string) string {
+	secs := pctPerRate / 100 // CPU seconds per second, per unit/s: seconds per unit
+	if strings.HasPrefix(unit, "MB") {
+		return fmt.Sprintf("%.2f ms of CPU per MB", secs*1e3)
+	}
+	return fmt.Sprintf("%.0f µs of CPU per %s", secs*1e6, strings.TrimSuffix(strings.TrimSuffix(unit, "/s"), "s"))
 }
 
 // ceilingBound says why want is out of any server's reach for figure f: the
