@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fig is a figure for the judge tests.
+func fig(who, id string, value float64, cpu ...float64) *Figure {
+	f := &Figure{Who: who, ID: id, Name: who + " " + id, Unit: "ops/s", Value: value}
+	if strings.HasPrefix(id, "s3.list") || id == ceilList {
+		f.Unit = "keys/s"
+	}
+	if len(cpu) == 2 {
+		f.ServerCPU, f.ClientCPU = cpu[0], cpu[1]
+	}
+	return f
+}
+
+// verdicts judges figs and returns the targets named name, as
+// "PASS"/"FAIL"/"BOUND" followed by the detail.
+func verdicts(t *testing.T, name string, figs ...*Figure) []string {
+	t.Helper()
+	r := &Results{Figures: figs}
+	judge(r)
+	var out []string
+	for _, tg := range r.Targets {
+		if tg.Name != name || tg.Skipped {
+			continue
+		}
+		v := "FAIL"
+		switch {
+		case tg.Bound:
+			v = "BOUND"
+		case tg.Pass:
+			v = "PASS"
+		}
+		out = append(out, v+" "+tg.Detail)
+	}
+	return out
+}
+
+func TestListingTarget(t *testing.T) {
+	const name = "listing ≥ 100,000 keys/s"
+	// The client cannot page canned pages at 100k keys/s: out of reach.
+	got := verdicts(t, name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 88084))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
+	assert.Contains(t, got[0], "reached only 88084 keys/s < the target = 100000 keys/s")
+
+	// The ceiling is above the target: jcsgw's shortfall is its own.
+	got = verdicts(t, name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 111597))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+
+	// jcsgw beat the ceiling: it was taken in a slower phase and proves nothing.
+	got = verdicts(t, name, fig(whoGW, figListDelim, 90000), fig(whoLimit, ceilList, 88084))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+
+	got = verdicts(t, name, fig(whoGW, figListDelim, 100001), fig(whoLimit, ceilList, 88084))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "PASS "), got[0])
+}
+
+func TestGetPutTarget(t *testing.T) {
+	const name = "4 KiB GET ≥ 3× 4 KiB PUT"
+	// 3× the PUT rate is past what the client reaches against a handler
+	// that stores nothing.
+	got := verdicts(t, name, fig(whoGW, figGetSmall, 9413), fig(whoGW, figPutSmall, 3935), fig(whoLimit, ceilGetSmall, 11009))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
+	assert.Contains(t, got[0], "< 3× PUT = 11805 ops/s")
+
+	got = verdicts(t, name, fig(whoGW, figGetSmall, 5723), fig(whoGW, figPutSmall, 2455), fig(whoLimit, ceilGetSmall, 7683))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+
+	got = verdicts(t, name, fig(whoGW, figGetSmall, 7500), fig(whoGW, figPutSmall, 2455))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "PASS "), got[0])
+}
+
+func TestPeerCPUBound(t *testing.T) {
+	if runtime.NumCPU() != 2 {
+		t.Skipf("the figures are from a 2-core machine; this one has %d", runtime.NumCPU())
+	}
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	// From a run: the client spent 185 µs per 0-byte PUT against jcsgw, the
+	// handler that stores nothing 40 µs per request on its side; 2 cores
+	// carry at most 200% / 224 µs = 8937 ops/s < 10220.
+	gw := fig(whoGW, figSeed, 5265, 91, 97)
+	peer := fig(whoPeer, figSeed, 5110, 104, 75)
+	null := fig(whoLimit, ceilSeed, 10869, 43, 151)
+	got := verdicts(t, name, gw, peer, null)
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
+	assert.Contains(t, got[0], "2 cores carry at most 8937 ops/s < 2× gofakes3 = 10220 ops/s")
+	assert.Contains(t, got[0], "(184 µs of CPU per op)")
+	assert.Contains(t, got[0], "used 40 µs of CPU per op (at 10869 ops/s)")
+
+	// Without the handler's cost, the client alone leaves room: 10855 ops/s.
+	got = verdicts(t, name, fig(whoGW, figSeed, 5265, 91, 97), fig(whoPeer, figSeed, 5110, 104, 75))
+	require.Len(t, got, 1)
+	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+}
+
+func TestConcurrentGetLimit(t *testing.T) {
+	mb := func(who, id string, v float64) *Figure {
+		return &Figure{Who: who, ID: id, Name: id, Unit: "MB/s", Value: v}
+	}
+	r := &Results{Figures: []*Figure{mb(whoGW, figGetMid, 5869), mb(whoLimit, limHTTPGet, 3850), mb(whoLimit, limHTTPGetMid, 4772)}}
+	judge(r)
+	assert.Equal(t, "c-GET 8×", r.Figures[0].Limit)
+	assert.InDelta(t, 5869/4772.0, r.Figures[0].VsLimit, 1e-9)
+
+	// Without the concurrent limit, the single-stream one stands in.
+	r = &Results{Figures: []*Figure{mb(whoGW, figGetMid, 5869), mb(whoLimit, limHTTPGet, 3850)}}
+	judge(r)
+	assert.Equal(t, "c-GET", r.Figures[0].Limit)
+}
+
+// TestCannedListing pages the null handler's canned listing with the
+// benchmark's own client: every key once, in order, across pages.
+func TestCannedListing(t *testing.T) {
+	srv := httptest.NewServer(&nullHandler{pages: cannedPages(2500)})
+	defer srv.Close()
+	s := &server{s3: newS3(srv.URL, "limit", "limit")}
+
+	var keys []string
+	in := &s3.ListObjectsV2Input{Bucket: aws.String("ceiling"), MaxKeys: aws.Int32(pageSize)}
+	for page := 0; ; page++ {
+		require.Less(t, page, 4)
+		out, err := s.s3.ListObjectsV2(context.Background(), in)
+		require.NoError(t, err)
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+			require.Equal(t, `"d41d8cd98f00b204e9800998ecf8427e"`, aws.ToString(o.ETag))
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			break
+		}
+		in.ContinuationToken = out.NextContinuationToken
+	}
+	require.Len(t, keys, 2500)
+	for i, k := range keys {
+		require.Equal(t, fmt.Sprintf("pkg/k%07d", i), k)
+	}
+	n, err := listAll(context.Background(), s, "ceiling", "", "")
+	require.NoError(t, err)
+	assert.Equal(t, 2500, n)
+}
+
+// TestStaticEndpoints checks that the client's own endpoint resolution
+// sends what the SDK's rules would: path-style /bucket/key, signed for s3
+// in us-east-1.
+func TestStaticEndpoints(t *testing.T) {
+	var mu sync.Mutex
+	var paths, auths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.EscapedPath())
+		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("ETag", `"x"`)
+	}))
+	defer srv.Close()
+
+	_, err := newStaticEndpoints(srv.URL, "us-east-1")
+	require.NoError(t, err)
+
+	s := &server{s3: newS3(srv.URL, "AKID", "secret")}
+	require.NoError(t, s.put(context.Background(), "bkt", "dir/k 1", strings.NewReader("abc"), 3))
+	require.Len(t, paths, 1)
+	assert.Equal(t, "/bkt/dir/k%201", paths[0])
+	assert.Contains(t, auths[0], "Credential=AKID/")
+	assert.Contains(t, auths[0], "/us-east-1/s3/aws4_request")
+}
+
+func TestDrain(t *testing.T) {
+	size := int64(3*drainBuf + 12345)
+	n, err := drain(newBody(1, size))
+	require.NoError(t, err)
+	assert.Equal(t, size, n)
+}
