@@ -21,37 +21,43 @@ const (
 	figRSSAnon = "rss.anon"
 )
 
-// runJcsgw builds jcsgw, runs it as a subprocess over a fresh data dir and
-// runs the S3, /v1 and memory workloads against it.
-func (b *bench) runJcsgw(ctx context.Context) {
+// startJcsgw builds jcsgw (unless -server-bin names it) and runs it as a
+// subprocess over a fresh data dir, if any of its workloads is to run.
+func (b *bench) startJcsgw(ctx context.Context) (g *gwServer, stop func()) {
+	stop = func() {}
 	if !b.wantAny(whoGW+"/") || ctx.Err() != nil {
-		return
+		return nil, stop
 	}
 	dir := filepath.Join(b.root, "jcsgw")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.res.fail(whoGW, "start", err)
-		return
+		return nil, stop
 	}
-	defer removeAll(dir)
 	bin := b.cfg.ServerBin
 	if bin == "" {
 		b.res.Build = sourceVersion(ctx)
 		logf("building ./cmd/jcsgw (%s)", b.res.Build)
 		var err error
 		if bin, err = buildJcsgw(ctx, dir); err != nil {
+			removeAll(dir)
 			b.res.fail(whoGW, "build", err)
-			return
+			return nil, stop
 		}
 	}
-	g := &gwServer{dir: dir, bin: bin, server: server{who: whoGW}}
+	g = &gwServer{dir: dir, bin: bin, server: server{who: whoGW}}
 	g.recover = g.restart
 	if err := g.start(ctx); err != nil {
+		removeAll(dir)
 		b.res.fail(whoGW, "start", err)
-		return
+		return nil, stop
 	}
-	defer g.stop()
+	return g, func() { g.stop(); removeAll(dir) }
+}
+
+// runJcsgwOnly runs what only jcsgw is measured on: /v1 transfers and its
+// memory during concurrent uploads.
+func (b *bench) runJcsgwOnly(ctx context.Context, g *gwServer) {
 	s := &g.server
-	b.runS3(ctx, s)
 	b.step(ctx, s, "jcsgw/v1/single", func() error { return b.v1Single(ctx, s) })
 	b.step(ctx, s, "jcsgw/rss", func() error { return b.peakRSS(ctx, s, g.p) })
 	if m, err := g.p.memory(); err == nil {

@@ -109,10 +109,29 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 type acc struct {
 	f                          *Figure
 	srv, cli, others, p50, p99 []float64
+	// gathering: done leaves the figure to endTurns (see bench.accs).
+	gathering bool
 }
 
 func newAcc(who, id, name, unit string) *acc {
 	return &acc{f: &Figure{Who: who, ID: id, Name: name, Unit: unit}}
+}
+
+// newAcc is newAcc for a workload that may run in turns: while servers take
+// turns, a figure already begun is continued.
+func (b *bench) newAcc(who, id, name, unit string) *acc {
+	if !b.oneRep {
+		return newAcc(who, id, name, unit)
+	}
+	for _, a := range b.accs {
+		if a.f.Who == who && a.f.ID == id {
+			return a
+		}
+	}
+	a := newAcc(who, id, name, unit)
+	a.gathering = true
+	b.accs = append(b.accs, a)
+	return a
 }
 
 func (a *acc) lowerBetter() *acc { a.f.LowerBetter = true; return a }
@@ -148,6 +167,10 @@ func (a *acc) note(format string, args ...any) {
 // run past its time bound; it notes on accs when it stops early.
 func (b *bench) repetitions(accs ...*acc) iter.Seq[int] {
 	return func(yield func(int) bool) {
+		if b.oneRep {
+			yield(b.rep)
+			return
+		}
 		t0 := time.Now()
 		for rep := range b.cfg.Reps {
 			if rep > 0 && time.Since(t0) > b.cfg.RepCap {
@@ -165,6 +188,9 @@ func (b *bench) repetitions(accs ...*acc) iter.Seq[int] {
 
 // done records the figure (medians of the repetitions) if it has samples.
 func (a *acc) done(res *Results) {
+	if a.gathering {
+		return
+	}
 	if f := a.finish(); f != nil {
 		res.add(f)
 	}

@@ -126,6 +126,12 @@ type bench struct {
 	res  *Results
 	root string // temporary directory, removed at the end
 	only *regexp.Regexp
+	// While both servers take turns (interleave), each workload call runs
+	// the one repetition numbered rep, and its figures gather across calls
+	// in accs (by who and ID, in order) until the turns are over.
+	oneRep bool
+	rep    int
+	accs   []*acc
 }
 
 // want tells whether the workload called name is to run.
@@ -216,11 +222,10 @@ func run() int {
 
 	start := time.Now()
 	b.runLimits(ctx)
-	b.runPeer(ctx)
-	// Give back what the limits and the peer's workloads left on this
-	// process's heap before the client measures jcsgw.
+	// Give back what the limits left on this process's heap before the
+	// client measures the servers.
 	debug.FreeOSMemory()
-	b.runJcsgw(ctx)
+	b.runServers(ctx)
 	b.againCeiling(ctx)
 	if err := ctx.Err(); err != nil {
 		b.res.Errors = append(b.res.Errors, "run stopped early: "+context.Cause(ctx).Error())

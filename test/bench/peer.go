@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -120,26 +121,28 @@ func serveChild(h http.Handler) int {
 	return 0
 }
 
-// runPeer runs the S3 workloads against gofakes3.
-func (b *bench) runPeer(ctx context.Context) {
+// startPeer starts gofakes3 in a subprocess over a fresh directory, if any
+// of its workloads is to run; stop ends it and removes its data.
+func (b *bench) startPeer(ctx context.Context) (s *server, stop func()) {
+	stop = func() {}
 	if !b.wantAny(whoPeer+"/") || ctx.Err() != nil {
-		return
+		return nil, stop
 	}
 	dir := filepath.Join(b.root, "gofakes3")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.res.fail(whoPeer, "start", err)
-		return
+		return nil, stop
 	}
-	defer removeAll(dir)
 	p, err := startSelf(filepath.Join(b.root, "gofakes3.log"), peerFlag, dir)
 	if err != nil {
+		removeAll(dir)
 		b.res.fail(whoPeer, "start", err)
-		return
+		return nil, stop
 	}
-	defer p.stop()
 	logf("gofakes3 on %s (data %s, pid %d)", p.url, dir, p.pid)
-	s := &server{who: whoPeer, url: p.url, pid: p.pid, s3: newS3(p.url, "bench", "bench"), seeder: peerSeeder{url: p.url}}
-	b.runS3(ctx, s)
+	var once sync.Once
+	stop = func() { once.Do(func() { p.stop(); removeAll(dir) }) }
+	return &server{who: whoPeer, url: p.url, pid: p.pid, s3: newS3(p.url, "bench", "bench"), seeder: peerSeeder{url: p.url}}, stop
 }
 
 // peerSeeder creates gofakes3's listing keys through its backend, in its

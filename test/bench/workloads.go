@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,20 +63,84 @@ func transferTimeout(n int64) time.Duration {
 	return 30*time.Second + time.Duration(float64(n)/25e6*float64(time.Second))
 }
 
-// runS3 runs the S3 workloads that -only selects against s.
-func (b *bench) runS3(ctx context.Context, s *server) {
-	steps := []struct {
-		name string
-		fn   func(context.Context, *server) error
-	}{
+// runServers runs gofakes3 and jcsgw side by side (each in a process of its
+// own) and the workloads that -only selects against them: the S3 ones on
+// both, taking turns where they repeat cleanly, then jcsgw's own.
+func (b *bench) runServers(ctx context.Context) {
+	peer, stopPeer := b.startPeer(ctx)
+	defer stopPeer()
+	gw, stopGW := b.startJcsgw(ctx)
+	defer stopGW()
+	var servers []*server
+	if peer != nil {
+		servers = append(servers, peer)
+	}
+	if gw != nil {
+		servers = append(servers, &gw.server)
+	}
+	b.takeTurns(ctx, servers, []workload{
 		{"s3/single", b.s3Single},
 		{"s3/concurrent", b.s3Concurrent},
 		{"s3/multipart", b.s3Multipart},
 		{"s3/small", b.s3Small},
-		{"s3/list", b.s3List},
+	})
+	// The listing workload grows its key space once per server and pages
+	// through it: it runs whole on each, gofakes3 first.
+	for _, s := range servers {
+		b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3List(ctx, s) })
 	}
+	stopPeer()
+	if gw != nil {
+		b.runJcsgwOnly(ctx, gw)
+	}
+}
+
+// workload is one S3 workload, run against any server.
+type workload struct {
+	name string
+	fn   func(context.Context, *server) error
+}
+
+// takeTurns runs each workload's repetitions on the servers in turn
+// (gofakes3's first, then jcsgw's first, then the second of each...), so
+// that both servers' figures come from the same minutes: the machine's
+// speed drifts by a third within minutes, and with every gofakes3 figure
+// taken before every jcsgw one a drift moved all the ratios together. A
+// server whose repetitions of a workload pass RepCap runs no more of them.
+func (b *bench) takeTurns(ctx context.Context, servers []*server, steps []workload) {
+	b.oneRep = true
+	defer func() {
+		b.oneRep = false
+		for _, a := range b.accs {
+			a.gathering = false
+			a.done(b.res)
+		}
+		b.accs = nil
+	}()
 	for _, st := range steps {
-		b.step(ctx, s, s.who+"/"+st.name, func() error { return st.fn(ctx, s) })
+		first := len(b.accs)
+		spent, reps := map[*server]time.Duration{}, map[*server]int{}
+		for rep := range b.cfg.Reps {
+			for _, s := range servers {
+				if rep > 0 && spent[s] > b.cfg.RepCap {
+					for _, a := range b.accs[first:] {
+						if a.f.Who == s.who {
+							a.note("%d of %d repetitions (time cap %v)", reps[s], b.cfg.Reps, b.cfg.RepCap)
+						}
+					}
+					continue
+				}
+				// gofakes3 writes without fsync: what it left dirty would
+				// be written back during the next turn, on the other
+				// server's time.
+				syscall.Sync()
+				b.rep = rep
+				t0 := time.Now()
+				b.step(ctx, s, s.who+"/"+st.name, func() error { return st.fn(ctx, s) })
+				spent[s] += time.Since(t0)
+				reps[s]++
+			}
+		}
 	}
 }
 
@@ -110,8 +175,8 @@ func (b *bench) s3Single(ctx context.Context, s *server) error {
 		return err
 	}
 	size := b.cfg.Big
-	put := newAcc(s.who, figPutBig, "S3 PUT "+sizeLabel(size), "MB/s")
-	get := newAcc(s.who, figGetBig, "S3 GET "+sizeLabel(size), "MB/s")
+	put := b.newAcc(s.who, figPutBig, "S3 PUT "+sizeLabel(size), "MB/s")
+	get := b.newAcc(s.who, figGetBig, "S3 GET "+sizeLabel(size), "MB/s")
 	for rep := range b.repetitions(put, get) {
 		key := fmt.Sprintf("single/obj-%d", rep)
 		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*size))
@@ -143,8 +208,8 @@ func (b *bench) s3Concurrent(ctx context.Context, s *server) error {
 	}
 	size, n := b.cfg.Mid, b.cfg.Streams
 	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
-	put := newAcc(s.who, figPutMid, "S3 PUT "+label+" concurrent", "MB/s")
-	get := newAcc(s.who, figGetMid, "S3 GET "+label+" concurrent", "MB/s")
+	put := b.newAcc(s.who, figPutMid, "S3 PUT "+label+" concurrent", "MB/s")
+	get := b.newAcc(s.who, figGetMid, "S3 GET "+label+" concurrent", "MB/s")
 	total := size * int64(n)
 	for rep := range b.repetitions(put, get) {
 		key := func(i int) string { return fmt.Sprintf("conc/r%d-%d", rep, i) }
@@ -176,7 +241,7 @@ func (b *bench) s3Multipart(ctx context.Context, s *server) error {
 		return err
 	}
 	size, part := b.cfg.Big, b.cfg.Part
-	a := newAcc(s.who, figMPU, fmt.Sprintf("S3 multipart %s (%s parts, %d in flight)", sizeLabel(size), sizeLabel(part), b.cfg.InFlight), "MB/s")
+	a := b.newAcc(s.who, figMPU, fmt.Sprintf("S3 multipart %s (%s parts, %d in flight)", sizeLabel(size), sizeLabel(part), b.cfg.InFlight), "MB/s")
 	for rep := range b.repetitions(a) {
 		key := fmt.Sprintf("mpu/obj-%d", rep)
 		rctx, cancel := context.WithTimeout(ctx, transferTimeout(size))
@@ -252,10 +317,10 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	}
 	size, conc, dur := b.cfg.Small, b.cfg.Conc, b.cfg.FixedTime
 	label := fmt.Sprintf("%s ×%d", sizeLabel(size), conc)
-	put := newAcc(s.who, figPutSmall, "S3 PUT "+label, "ops/s")
-	get := newAcc(s.who, figGetSmall, "S3 GET "+label, "ops/s")
-	head := newAcc(s.who, figHeadSmall, "S3 HEAD "+label, "ops/s")
-	del := newAcc(s.who, figDelSmall, "S3 DELETE "+label, "ops/s")
+	put := b.newAcc(s.who, figPutSmall, "S3 PUT "+label, "ops/s")
+	get := b.newAcc(s.who, figGetSmall, "S3 GET "+label, "ops/s")
+	head := b.newAcc(s.who, figHeadSmall, "S3 HEAD "+label, "ops/s")
+	del := b.newAcc(s.who, figDelSmall, "S3 DELETE "+label, "ops/s")
 	const maxOps = 2_000_000
 	for rep := range b.repetitions(put, get, head, del) {
 		// Each worker keeps the keys it wrote; reads pick any written key.
