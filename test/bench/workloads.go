@@ -78,11 +78,13 @@ func (b *bench) runServers(ctx context.Context) {
 	if gw != nil {
 		servers = append(servers, &gw.server)
 	}
-	b.takeTurns(ctx, servers, []workload{
-		{"s3/single", b.s3Single},
-		{"s3/concurrent", b.s3Concurrent},
-		{"s3/multipart", b.s3Multipart},
-		{"s3/small", b.s3Small},
+	b.takeTurns(ctx, servers, [][]workload{
+		// jcsgw's /v1 transfers are set beside gofakes3's S3 ones, so
+		// they take the same turns.
+		{{name: "s3/single", fn: b.s3Single}, {name: "v1/single", fn: b.v1Single, only: whoGW}},
+		{{name: "s3/concurrent", fn: b.s3Concurrent}},
+		{{name: "s3/multipart", fn: b.s3Multipart}},
+		{{name: "s3/small", fn: b.s3Small}},
 	})
 	// The listing workload grows its key space once per server and pages
 	// through it: it runs whole on each, gofakes3 first.
@@ -95,19 +97,21 @@ func (b *bench) runServers(ctx context.Context) {
 	}
 }
 
-// workload is one S3 workload, run against any server.
+// workload is one workload, run against any server or only one.
 type workload struct {
 	name string
 	fn   func(context.Context, *server) error
+	only string // who, if not every server
 }
 
-// takeTurns runs each workload's repetitions on the servers in turn
-// (gofakes3's first, then jcsgw's first, then the second of each...), so
-// that both servers' figures come from the same minutes: the machine's
-// speed drifts by a third within minutes, and with every gofakes3 figure
-// taken before every jcsgw one a drift moved all the ratios together. A
-// server whose repetitions of a workload pass RepCap runs no more of them.
-func (b *bench) takeTurns(ctx context.Context, servers []*server, steps []workload) {
+// takeTurns runs each group's repetitions on the servers in turn
+// (gofakes3's first, then jcsgw's first, then the second of each...; a
+// group's workloads one after the other in each repetition), so that both
+// servers' figures come from the same minutes: the machine's speed drifts
+// by a third within minutes, and with every gofakes3 figure taken before
+// every jcsgw one a drift moved all the ratios together. A server whose
+// repetitions of a workload pass RepCap runs no more of them.
+func (b *bench) takeTurns(ctx context.Context, servers []*server, groups [][]workload) {
 	b.oneRep = true
 	defer func() {
 		b.oneRep = false
@@ -117,24 +121,35 @@ func (b *bench) takeTurns(ctx context.Context, servers []*server, steps []worklo
 		}
 		b.accs = nil
 	}()
-	for _, st := range steps {
-		first := len(b.accs)
-		spent, reps := map[*server]time.Duration{}, map[*server]int{}
-		for rep := range b.cfg.Reps {
+	type turn struct {
+		w workload
+		s *server
+	}
+	for _, group := range groups {
+		var turns []turn
+		for _, w := range group {
 			for _, s := range servers {
-				if rep > 0 && spent[s] > b.cfg.RepCap {
-					for _, a := range b.accs[first:] {
-						if a.f.Who == s.who {
-							a.note("%d of %d repetitions (time cap %v)", reps[s], b.cfg.Reps, b.cfg.RepCap)
-						}
+				if w.only == "" || w.only == s.who {
+					turns = append(turns, turn{w, s})
+				}
+			}
+		}
+		spent, reps := make([]time.Duration, len(turns)), make([]int, len(turns))
+		mine := make([][]*acc, len(turns)) // the figures each turn began
+		for rep := range b.cfg.Reps {
+			for i, t := range turns {
+				if rep > 0 && spent[i] > b.cfg.RepCap {
+					for _, a := range mine[i] {
+						a.note("%d of %d repetitions (time cap %v)", reps[i], b.cfg.Reps, b.cfg.RepCap)
 					}
 					continue
 				}
 				b.rep = rep
-				t0 := time.Now()
-				b.step(ctx, s, s.who+"/"+st.name, func() error { return st.fn(ctx, s) })
-				spent[s] += time.Since(t0)
-				reps[s]++
+				n, t0 := len(b.accs), time.Now()
+				b.step(ctx, t.s, t.s.who+"/"+t.w.name, func() error { return t.w.fn(ctx, t.s) })
+				spent[i] += time.Since(t0)
+				reps[i]++
+				mine[i] = append(mine[i], b.accs[n:]...)
 			}
 		}
 	}
