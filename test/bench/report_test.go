@@ -51,45 +51,41 @@ func verdicts(t *testing.T, name string, figs ...*Figure) []string {
 	return out
 }
 
+// judged judges figs, checks that the one target named name has the
+// verdict want, and returns its line.
+func judged(t *testing.T, want, name string, figs ...*Figure) string {
+	t.Helper()
+	got := verdicts(t, name, figs...)
+	require.Len(t, got, 1)
+	require.True(t, strings.HasPrefix(got[0], want+" "), got[0])
+	return got[0]
+}
+
 func TestListingTarget(t *testing.T) {
 	const name = "listing ≥ 100,000 keys/s"
 	// The client cannot page canned pages at 100k keys/s: out of reach.
-	got := verdicts(t, name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 88084))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
-	assert.Contains(t, got[0], "reached only 88084 keys/s < the target = 100000 keys/s")
+	v := judged(t, "BOUND", name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 88084))
+	assert.Contains(t, v, "reached only 88084 keys/s < the target = 100000 keys/s")
 
 	// The ceiling is above the target: jcsgw's shortfall is its own.
-	got = verdicts(t, name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 111597))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+	judged(t, "FAIL", name, fig(whoGW, figListFlat, 76754), fig(whoLimit, ceilList, 111597))
 
 	// jcsgw beat the ceiling: it was taken in a slower phase and proves nothing.
-	got = verdicts(t, name, fig(whoGW, figListDelim, 90000), fig(whoLimit, ceilList, 88084))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+	judged(t, "FAIL", name, fig(whoGW, figListDelim, 90000), fig(whoLimit, ceilList, 88084))
 
-	got = verdicts(t, name, fig(whoGW, figListDelim, 100001), fig(whoLimit, ceilList, 88084))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "PASS "), got[0])
+	judged(t, "PASS", name, fig(whoGW, figListDelim, 100001), fig(whoLimit, ceilList, 88084))
 }
 
 func TestGetPutTarget(t *testing.T) {
 	const name = "4 KiB GET ≥ 3× 4 KiB PUT"
 	// 3× the PUT rate is past what the client reaches against a handler
 	// that stores nothing.
-	got := verdicts(t, name, fig(whoGW, figGetSmall, 9413), fig(whoGW, figPutSmall, 3935), fig(whoLimit, ceilGetSmall, 11009))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
-	assert.Contains(t, got[0], "< 3× PUT = 11805 ops/s")
+	v := judged(t, "BOUND", name, fig(whoGW, figGetSmall, 9413), fig(whoGW, figPutSmall, 3935), fig(whoLimit, ceilGetSmall, 11009))
+	assert.Contains(t, v, "< 3× PUT = 11805 ops/s")
 
-	got = verdicts(t, name, fig(whoGW, figGetSmall, 5723), fig(whoGW, figPutSmall, 2455), fig(whoLimit, ceilGetSmall, 7683))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+	judged(t, "FAIL", name, fig(whoGW, figGetSmall, 5723), fig(whoGW, figPutSmall, 2455), fig(whoLimit, ceilGetSmall, 7683))
 
-	got = verdicts(t, name, fig(whoGW, figGetSmall, 7500), fig(whoGW, figPutSmall, 2455))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "PASS "), got[0])
+	judged(t, "PASS", name, fig(whoGW, figGetSmall, 7500), fig(whoGW, figPutSmall, 2455))
 }
 
 func TestPeerCPUBound(t *testing.T) {
@@ -97,23 +93,19 @@ func TestPeerCPUBound(t *testing.T) {
 		t.Skipf("the figures are from a 2-core machine; this one has %d", runtime.NumCPU())
 	}
 	const name = "every jcsgw figure ≥ 2× gofakes3"
-	// From a run: the client spent 185 µs per 0-byte PUT against jcsgw, the
+	// From a run: the client spent 184 µs per 0-byte PUT against jcsgw, the
 	// handler that stores nothing 40 µs per request on its side; 2 cores
 	// carry at most 200% / 224 µs = 8937 ops/s < 10220.
 	gw := fig(whoGW, figSeed, 5265, 91, 97)
 	peer := fig(whoPeer, figSeed, 5110, 104, 75)
 	null := fig(whoLimit, ceilSeed, 10869, 43, 151)
-	got := verdicts(t, name, gw, peer, null)
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "BOUND "), got[0])
-	assert.Contains(t, got[0], "2 cores carry at most 8937 ops/s < 2× gofakes3 = 10220 ops/s")
-	assert.Contains(t, got[0], "(184 µs of CPU per op)")
-	assert.Contains(t, got[0], "used 40 µs of CPU per op (at 10869 ops/s)")
+	v := judged(t, "BOUND", name, gw, peer, null)
+	assert.Contains(t, v, "2 cores carry at most 8937 ops/s < 2× gofakes3 = 10220 ops/s")
+	assert.Contains(t, v, "(184 µs of CPU per op)")
+	assert.Contains(t, v, "used 40 µs of CPU per op (at 10869 ops/s)")
 
 	// Without the handler's cost, the client alone leaves room: 10855 ops/s.
-	got = verdicts(t, name, fig(whoGW, figSeed, 5265, 91, 97), fig(whoPeer, figSeed, 5110, 104, 75))
-	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "FAIL "), got[0])
+	judged(t, "FAIL", name, fig(whoGW, figSeed, 5265, 91, 97), fig(whoPeer, figSeed, 5110, 104, 75))
 }
 
 func TestConcurrentGetLimit(t *testing.T) {
