@@ -61,12 +61,12 @@ fuzz:
 	rm -f $$log $$log.rc; exit $$fail
 
 # Against the machine's limits and gofakes3, including the first-page
-# latency at 1,000,000 keys; ~7 min on 2 idle cores; prints a table and
+# latency at 1,000,000 keys; ~8 min on 2 idle cores; prints a table and
 # writes bench-results.json (BENCHFLAGS: -quick, -only RE, -reps N).
 bench:
 	$(GO) run ./test/bench -quiet-wait 5m -large $(BENCHFLAGS)
 
-# The same without the 1,000,000-key case (~6 min).
+# The same without the 1,000,000-key case (~7 min).
 bench-small:
 	$(GO) run ./test/bench -quiet-wait 5m $(BENCHFLAGS)
 
