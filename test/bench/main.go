@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"syscall"
@@ -182,7 +183,7 @@ func waitQuiet(ctx context.Context, limit time.Duration) {
 
 func run() int {
 	cfg := parseFlags()
-	b := &bench{cfg: cfg, res: &Results{Started: time.Now(), Config: cfg}}
+	b := &bench{cfg: cfg, res: &Results{Started: time.Now(), Cores: runtime.NumCPU(), Config: cfg}}
 	if cfg.Only != "" {
 		re, err := regexp.Compile(cfg.Only)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -86,6 +85,9 @@ func judge(r *Results) {
 	add := func(name string, pass bool, format string, args ...any) {
 		r.Targets = append(r.Targets, Target{Name: name, Pass: pass, Detail: fmt.Sprintf(format, args...)})
 	}
+	bound := func(name, detail, why string) {
+		r.Targets = append(r.Targets, Target{Name: name, Bound: true, Detail: detail + "; " + why})
+	}
 	skip := func(name, why string) {
 		r.Targets = append(r.Targets, Target{Name: name, Skipped: true, Detail: why})
 	}
@@ -111,7 +113,7 @@ func judge(r *Results) {
 	if g, p := r.get(whoGW, figGetSmall), r.get(whoGW, figPutSmall); g != nil && p != nil && p.Value > 0 {
 		detail := fmt.Sprintf("GET %s / PUT %s = %s", fmtValue(g), fmtValue(p), ratio(g.Value/p.Value))
 		if why := ceilingBound(r, g, 3*p.Value, "3× PUT"); g.Value < 3*p.Value && why != "" {
-			r.Targets = append(r.Targets, Target{Name: getPut, Bound: true, Detail: detail + "; " + why})
+			bound(getPut, detail, why)
 		} else {
 			add(getPut, g.Value >= 3*p.Value, "%s", detail)
 		}
@@ -130,7 +132,7 @@ func judge(r *Results) {
 		pf := r.get(whoPeer, peerID(id))
 		detail := fmt.Sprintf("%s: jcsgw %s vs gofakes3 %s = %s", f.Name, fmtValue(f), fmtValue(pf), ratio(f.VsPeer))
 		if why := peerBound(r, f, pf); f.VsPeer < 2 && why != "" {
-			r.Targets = append(r.Targets, Target{Name: vsPeer, Bound: true, Detail: detail + "; " + why})
+			bound(vsPeer, detail, why)
 			continue
 		}
 		add(vsPeer, f.VsPeer >= 2, "%s", detail)
@@ -146,7 +148,7 @@ func judge(r *Results) {
 			judged = true
 			detail := fmt.Sprintf("%s: %s", f.Name, fmtValue(f))
 			if why := ceilingBound(r, f, 100_000, "the target"); f.Value < 100_000 && why != "" {
-				r.Targets = append(r.Targets, Target{Name: listing, Bound: true, Detail: detail + "; " + why})
+				bound(listing, detail, why)
 				continue
 			}
 			add(listing, f.Value >= 100_000, "%s", detail)
@@ -201,7 +203,8 @@ func peerBound(r *Results, f, pf *Figure) string {
 	// CPU per unit of rate, in % of a core: the client's, as measured
 	// against jcsgw, and the least any server spends, as measured of the
 	// handler that does the least (the ceiling's, when it was measured).
-	cores := float64(runtime.NumCPU()) * 100
+	n := r.cores()
+	cores := float64(n) * 100
 	cost := f.ClientCPU / f.Value
 	least := ""
 	if id, against := ceilingFor(f.ID); id != "" {
@@ -213,7 +216,7 @@ func peerBound(r *Results, f, pf *Figure) string {
 	ceiling := cores / cost
 	if 2*pf.Value > ceiling {
 		return fmt.Sprintf("out of reach: the client used %.0f%% CPU at jcsgw's %s (%s)%s, so %d cores carry at most %s < 2× gofakes3 = %s",
-			f.ClientCPU, fmtValue(f), perUnit(f.ClientCPU/f.Value, f.Unit), least, runtime.NumCPU(),
+			f.ClientCPU, fmtValue(f), perUnit(f.ClientCPU/f.Value, f.Unit), least, n,
 			fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	return ""
@@ -371,7 +374,7 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core, of")
-	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a copy of the bench), cli = the bench process\n", runtime.NumCPU())
+	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a copy of the bench), cli = the bench process\n", r.cores())
 	fmt.Fprintln(w, "(the client, at GOGC "+strconv.Itoa(c.ClientGC)+"), others = user CPU of every other process on the machine meanwhile:")
 	fmt.Fprintln(w, "figures taken while others is high are not trustworthy.)")
 	fmt.Fprintln(w, "(gofakes3 runs over its on-disk afero backend: files without fsync, multipart parts in memory; jcsgw fsyncs")

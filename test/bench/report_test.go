@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +31,7 @@ func fig(who, id string, value float64, cpu ...float64) *Figure {
 // "PASS"/"FAIL"/"BOUND" followed by the detail.
 func verdicts(t *testing.T, name string, figs ...*Figure) []string {
 	t.Helper()
-	r := &Results{Figures: figs}
+	r := &Results{Figures: figs, Cores: 2} // the figures are from a 2-core machine
 	judge(r)
 	var out []string
 	for _, tg := range r.Targets {
@@ -89,9 +88,6 @@ func TestGetPutTarget(t *testing.T) {
 }
 
 func TestPeerCPUBound(t *testing.T) {
-	if runtime.NumCPU() != 2 {
-		t.Skipf("the figures are from a 2-core machine; this one has %d", runtime.NumCPU())
-	}
 	const name = "every jcsgw figure ≥ 2× gofakes3"
 	// From a run: the client spent 184 µs per 0-byte PUT against jcsgw, the
 	// handler that stores nothing 40 µs per request on its side; 2 cores

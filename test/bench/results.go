@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -32,7 +33,7 @@ type Figure struct {
 	ServerCPU float64 `json:"serverCPU,omitempty"`
 	ClientCPU float64 `json:"clientCPU,omitempty"`
 	// OthersCPU is the user CPU of every other process on the machine
-	// meanwhile (% of one core; the machine has runtime.NumCPU() cores):
+	// meanwhile (% of one core; the machine has Results.Cores cores):
 	// anything well above 0 means the figure was taken on a busy machine.
 	OthersCPU float64 `json:"othersCPU,omitempty"`
 	// Ratios, filled in by judge: to the matching limit (Limit names it) and
@@ -49,6 +50,9 @@ type Figure struct {
 type Results struct {
 	mu      sync.Mutex
 	Started time.Time `json:"started"`
+	// Cores is the measuring machine's CPU count, which the CPU bound
+	// divides: a results file judged elsewhere keeps it.
+	Cores int `json:"cores,omitempty"`
 	// Build names the jcsgw source measured: commit, and "+dirty" when the
 	// work tree had changes.
 	Build   string    `json:"build,omitempty"`
@@ -95,6 +99,15 @@ func (r *Results) get(who, id string) *Figure {
 		}
 	}
 	return nil
+}
+
+// cores is Cores, or this machine's count for a results file from before
+// Cores was recorded.
+func (r *Results) cores() int {
+	if r.Cores > 0 {
+		return r.Cores
+	}
+	return runtime.NumCPU()
 }
 
 func (r *Results) value(who, id string) (float64, bool) {
