@@ -95,10 +95,10 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // nullFlag makes this program serve nullHandler (GETs of the given size,
-// listings of the given number of keys) for limit (e), in a process of its own as both servers run: in the
-// client's process the hand-offs between client and handler are cheaper
-// than any server in its own process can have, which overstated the
-// ceiling.
+// listings of the given number of keys) for limit (e), in a process of its
+// own as both servers run: in the client's process the hand-offs between
+// client and handler are cheaper than any server in its own process can
+// have, which overstated the ceiling.
 const nullFlag = "-null-serve"
 
 func nullMain(size, listKeys string) int {
@@ -142,9 +142,10 @@ func cannedPages(keys int) [][]byte {
 
 // limitCeiling: (e) the small-object workloads, same client, same
 // concurrency and time, and the paging of a listing as large as the
-// listing workloads', against nullHandler in a subprocess. jcsgw's figures
-// are not judged against it; it decides whether 2× gofakes3 is within any
-// server's reach (see peerBound), and whether 100,000 keys/s is.
+// listing workloads', against nullHandler in a subprocess. It decides
+// whether a target is within any server's reach (ceilingBound): 2×
+// gofakes3, 3× the PUT rate, 100,000 keys/s; only the listings show their
+// ratio to it.
 func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 	size := b.cfg.Small
 	p, err := startSelf(filepath.Join(b.root, "null.log"), nullFlag, strconv.FormatInt(size, 10), strconv.Itoa(b.cfg.ListKeys))

@@ -109,7 +109,7 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 type acc struct {
 	f                          *Figure
 	srv, cli, others, p50, p99 []float64
-	// gathering: done leaves the figure to endTurns (see bench.accs).
+	// gathering: done leaves the figure to takeTurns (see bench.accs).
 	gathering bool
 }
 

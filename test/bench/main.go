@@ -127,7 +127,7 @@ type bench struct {
 	res  *Results
 	root string // temporary directory, removed at the end
 	only *regexp.Regexp
-	// While both servers take turns (interleave), each workload call runs
+	// While the servers take turns (takeTurns), each workload call runs
 	// the one repetition numbered rep, and its figures gather across calls
 	// in accs (by who and ID, in order) until the turns are over.
 	oneRep bool
