@@ -41,6 +41,9 @@ type server struct {
 	// recover, if set, gives a fresh server after a failed workload (a
 	// wedged server would skew every later figure).
 	recover func(context.Context) error
+	// lists holds the listing workload's key spaces from its set-up to its
+	// later steps; nil until they are made.
+	lists *listSpaces
 }
 
 // seeder creates listing keys by the fastest path a server offers; it is

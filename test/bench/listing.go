@@ -35,11 +35,15 @@ func (k *keyspace) made(s *server) string {
 	return fmt.Sprintf("keys made by %d S3 PUTs and %d through %s", k.byS3, k.bulk, s.seeder.how())
 }
 
-// s3List creates the listing keys, pages through them, and measures the
-// first page's latency at 10k keys, at ListKeys and (with -large) at
-// LargeKeys. The keys are 0-byte objects: a few seconds of S3 PUTs at
-// SeedConc (the figSeed rate), the rest through the server's fast seeder.
-func (b *bench) s3List(ctx context.Context, s *server) error {
+// listSpaces are a server's two listing layouts.
+type listSpaces struct{ flat, tree *keyspace }
+
+// s3ListSetup creates the listing keys and measures the first page's
+// latency at 10k keys and at ListKeys. The keys are 0-byte objects: a few
+// seconds of S3 PUTs at SeedConc (the figSeed rate), the rest through the
+// server's fast seeder. The paging (s3ListPaging) comes after, in turns.
+func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
+	s.lists = nil
 	n := b.cfg.ListKeys
 	flat := &keyspace{bucket: listFlatBucket, key: func(i int) string { return fmt.Sprintf("pkg/k%07d", i) }, packages: []string{"pkg"}}
 	per := max(1, n/treePackages)
@@ -59,8 +63,7 @@ func (b *bench) s3List(ctx context.Context, s *server) error {
 	if err := b.seedRate(ctx, s, tree, treeTotal); err != nil {
 		return err
 	}
-
-	// One package: first page at 10k keys, then grow to n and page through.
+	// One package: first page at 10k keys, then at n.
 	if err := b.grow(ctx, s, flat, min(10_000, n)); err != nil {
 		return err
 	}
@@ -70,41 +73,56 @@ func (b *bench) s3List(ctx context.Context, s *server) error {
 	if err := b.grow(ctx, s, flat, n); err != nil {
 		return err
 	}
+	if n > 10_000 {
+		if err := b.firstPage(ctx, s, figFirst100k, flat.have); err != nil {
+			return err
+		}
+	}
+	if err := b.grow(ctx, s, tree, treeTotal); err != nil {
+		return err
+	}
+	s.lists = &listSpaces{flat: flat, tree: tree}
+	return nil
+}
+
+// s3ListPaging pages through both layouts: every key of the one package,
+// then the 100 packages with delimiter "/" (the root, then each package).
+// The servers take turns at it, like the transfers, so that their paging
+// rates come from the same minutes.
+func (b *bench) s3ListPaging(ctx context.Context, s *server) error {
+	if s.lists == nil {
+		return errors.New("no listing keys: their set-up did not finish")
+	}
+	flat, tree := s.lists.flat, s.lists.tree
 	name := fmt.Sprintf("S3 ListObjectsV2 paging %d keys, one package", flat.have)
 	if err := b.timedListing(ctx, s, figListFlat, name, flat.have, flat.made(s), func(ctx context.Context) (int, error) {
 		return listAll(ctx, s, listFlatBucket, "", "")
 	}); err != nil {
 		return err
 	}
-	if n > 10_000 {
-		if err := b.firstPage(ctx, s, figFirst100k, flat.have); err != nil {
-			return err
-		}
-	}
-
-	// 100 packages, listed with delimiter "/": the root, then each package.
-	if err := b.grow(ctx, s, tree, treeTotal); err != nil {
-		return err
-	}
 	name = fmt.Sprintf("S3 ListObjectsV2 delimiter '/', %d keys in %d packages", tree.have, treePackages)
-	if err := b.timedListing(ctx, s, figListDelim, name, tree.have, tree.made(s), func(ctx context.Context) (int, error) {
+	return b.timedListing(ctx, s, figListDelim, name, tree.have, tree.made(s), func(ctx context.Context) (int, error) {
 		return listTree(ctx, s, listTreeBucket)
-	}); err != nil {
+	})
+}
+
+// s3ListLarge grows the one package to LargeKeys and measures the first
+// page there. Only jcsgw: the target is about its first page, and gofakes3
+// lists a whole bucket per page (minutes at 1M keys). It comes after the
+// paging, which lists the package whole.
+func (b *bench) s3ListLarge(ctx context.Context, s *server) error {
+	if s.lists == nil {
+		return errors.New("no listing keys: their set-up did not finish")
+	}
+	flat := s.lists.flat
+	if b.cfg.LargeKeys <= flat.have {
+		return nil
+	}
+	logf("   growing %s to %d keys (bounded by %v)", flat.bucket, b.cfg.LargeKeys, b.cfg.SeedTime)
+	if err := b.grow(ctx, s, flat, b.cfg.LargeKeys); err != nil {
 		return err
 	}
-
-	// Only jcsgw grows to LargeKeys: the target is about its first page,
-	// and gofakes3 lists a whole bucket per page (minutes at 1M keys).
-	if b.cfg.LargeKeys > flat.have && s.who == whoGW {
-		logf("   growing %s to %d keys (bounded by %v)", flat.bucket, b.cfg.LargeKeys, b.cfg.SeedTime)
-		if err := b.grow(ctx, s, flat, b.cfg.LargeKeys); err != nil {
-			return err
-		}
-		if err := b.firstPage(ctx, s, figFirst1M, flat.have); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.firstPage(ctx, s, figFirst1M, flat.have)
 }
 
 // seedRate creates keys of k with 0-byte S3 PUTs at SeedConc for
@@ -181,7 +199,7 @@ func (b *bench) grow(ctx context.Context, s *server, k *keyspace, to int) error 
 // timedListing runs list Reps times, each bounded by ListTime; a listing cut
 // short by the bound is reported as a partial rate and not repeated.
 func (b *bench) timedListing(ctx context.Context, s *server, id, name string, want int, made string, list func(context.Context) (int, error)) error {
-	a := newAcc(s.who, id, name, "keys/s")
+	a := b.newAcc(s.who, id, name, "keys/s")
 	a.note("%s", made)
 	for range b.repetitions(a) {
 		lctx, cancel := context.WithTimeout(ctx, b.cfg.ListTime)

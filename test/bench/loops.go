@@ -130,6 +130,7 @@ func (b *bench) newAcc(who, id, name, unit string) *acc {
 	}
 	a := newAcc(who, id, name, unit)
 	a.gathering = true
+	a.f.Turns = true
 	b.accs = append(b.accs, a)
 	return a
 }

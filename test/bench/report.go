@@ -73,11 +73,10 @@ func judge(r *Results) {
 			f.Limit, f.VsLimit = name, f.Value/v
 		}
 		if pid := peerID(f.ID); pid != "" {
-			if pv, ok := r.value(whoPeer, pid); ok {
-				if f.LowerBetter {
-					f.VsPeer = pv / f.Value
-				} else {
-					f.VsPeer = f.Value / pv
+			if pf := r.get(whoPeer, pid); pf != nil && pf.Value > 0 {
+				f.VsPeer, f.PeerPairs = peerRatio(f, pf)
+				if f.PeerPairs > 0 {
+					f.VsPeerOfMedians = better(f, f.Value, pf.Value)
 				}
 			}
 		}
@@ -131,6 +130,10 @@ func judge(r *Results) {
 		judged = true
 		pf := r.get(whoPeer, peerID(id))
 		detail := fmt.Sprintf("%s: jcsgw %s vs gofakes3 %s = %s", f.Name, fmtValue(f), fmtValue(pf), ratio(f.VsPeer))
+		if f.PeerPairs > 0 {
+			detail = fmt.Sprintf("%s: jcsgw %s vs gofakes3 %s (medians: %s); turn by turn %s: median %s",
+				f.Name, fmtValue(f), fmtValue(pf), ratio(f.VsPeerOfMedians), pairRatios(f, pf), ratio(f.VsPeer))
+		}
 		if why := peerBound(r, f, pf); f.VsPeer < 2 && why != "" {
 			bound(vsPeer, detail, why)
 			continue
@@ -172,6 +175,50 @@ func judge(r *Results) {
 	} else {
 		skip(rss, "no RSS figure")
 	}
+}
+
+// better is how much better jcsgw's value j is than the peer's p (>1 =
+// jcsgw better; for lower-is-better figures p ÷ j).
+func better(f *Figure, j, p float64) float64 {
+	if f.LowerBetter {
+		return p / j
+	}
+	return j / p
+}
+
+// peerRatio compares jcsgw's figure f with the peer's pf. Where both took
+// turns, sample i of each was taken in the same turn, minutes from other
+// turns, and the machine's speed drifts by a third within minutes: the
+// ratio of the medians could set one turn's jcsgw figure against another
+// turn's gofakes3 one, so the comparison is the median of the turns'
+// ratios, over the turns both completed (pairs > 0). Otherwise it is the
+// ratio of the medians (pairs = 0).
+func peerRatio(f, pf *Figure) (v float64, pairs int) {
+	n := min(len(f.Samples), len(pf.Samples))
+	if !f.Turns || !pf.Turns || n == 0 {
+		return better(f, f.Value, pf.Value), 0
+	}
+	rs := make([]float64, 0, n)
+	for i := range n {
+		if f.Samples[i] > 0 && pf.Samples[i] > 0 {
+			rs = append(rs, better(f, f.Samples[i], pf.Samples[i]))
+		}
+	}
+	if len(rs) == 0 {
+		return better(f, f.Value, pf.Value), 0
+	}
+	return median(rs), len(rs)
+}
+
+// pairRatios lists the turns' ratios peerRatio took the median of.
+func pairRatios(f, pf *Figure) string {
+	var parts []string
+	for i := range min(len(f.Samples), len(pf.Samples)) {
+		if f.Samples[i] > 0 && pf.Samples[i] > 0 {
+			parts = append(parts, ratio(better(f, f.Samples[i], pf.Samples[i])))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // peerBound says why 2× the peer's figure is out of any server's reach on
@@ -361,6 +408,9 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		}
 		if g != nil && g.VsPeer > 0 {
 			vs = ratio(g.VsPeer)
+			if g.PeerPairs > 0 {
+				vs += fmt.Sprintf(" (medians %s)", ratio(g.VsPeerOfMedians))
+			}
 			if id != peerID(id) {
 				vs += " (vs its S3 figure)"
 			}
@@ -373,7 +423,9 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. CPU: % of one core, of")
+	fmt.Fprintln(w, "\n(vs gofakes3: >1 = jcsgw better; for latencies and memory it is gofakes3 ÷ jcsgw. Where the servers took turns")
+	fmt.Fprintln(w, "(a repetition on gofakes3, then one on jcsgw, ...), it is the median of each turn's ratio, the ratio of the")
+	fmt.Fprintln(w, "medians beside it: the machine's speed drifts within minutes, and a turn's two figures share its minute. CPU: % of one core, of")
 	fmt.Fprintf(w, "%d cores; srv = the server's subprocess (jcsgw, or gofakes3 in a copy of the bench), cli = the bench process\n", r.cores())
 	fmt.Fprintln(w, "(the client, at GOGC "+strconv.Itoa(c.ClientGC)+"), others = user CPU of every other process on the machine meanwhile:")
 	fmt.Fprintln(w, "figures taken while others is high are not trustworthy.)")

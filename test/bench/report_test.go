@@ -182,3 +182,41 @@ func TestDrain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, size, n)
 }
+
+// turns is a figure gathered while the servers took turns, sample i in turn i.
+func turns(who, id string, samples ...float64) *Figure {
+	f := fig(who, id, median(samples))
+	f.Unit, f.Samples, f.Turns = "MB/s", samples, true
+	return f
+}
+
+func TestPeerRatioPairsTurns(t *testing.T) {
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	// The final run of session 7 (samples rounded): gofakes3's median turn (233) was not
+	// the one beside jcsgw's median one; turn by turn jcsgw was 2× ahead
+	// in two of three.
+	line := judged(t, "PASS", name,
+		turns(whoPeer, figPutBig, 204, 237, 233), turns(whoGW, figPutBig, 459, 459, 497))
+	assert.Contains(t, line, "(medians: 1.96×); turn by turn 2.25× 1.93× 2.13×: median 2.13×")
+
+	// Figures that did not take turns are compared by their medians.
+	peer := turns(whoPeer, figPutBig, 204, 237, 233)
+	peer.Turns = false
+	line = judged(t, "FAIL", name, peer, turns(whoGW, figPutBig, 459, 459, 497))
+	assert.Contains(t, line, "= 1.96×")
+
+	// A server cut short by the time cap: the turns both completed.
+	r := &Results{Figures: []*Figure{turns(whoPeer, figPutBig, 100, 300), turns(whoGW, figPutBig, 150, 700, 710)}, Cores: 2}
+	judge(r)
+	gw := r.get(whoGW, figPutBig)
+	assert.Equal(t, 2, gw.PeerPairs)
+	assert.InDelta(t, (1.5+700.0/300)/2, gw.VsPeer, 1e-9)
+	assert.InDelta(t, 700.0/200, gw.VsPeerOfMedians, 1e-9)
+
+	// Lower is better (latencies): gofakes3 ÷ jcsgw, turn by turn.
+	lp, lg := turns(whoPeer, figFirst10k, 300, 280, 320), turns(whoGW, figFirst10k, 15, 10, 40)
+	lp.LowerBetter, lg.LowerBetter = true, true
+	r = &Results{Figures: []*Figure{lp, lg}, Cores: 2}
+	judge(r)
+	assert.InDelta(t, 20.0, r.get(whoGW, figFirst10k).VsPeer, 1e-9) // 20, 28, 8
+}

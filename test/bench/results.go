@@ -42,6 +42,13 @@ type Figure struct {
 	Limit   string  `json:"limit,omitempty"`
 	VsLimit float64 `json:"vsLimit,omitempty"`
 	VsPeer  float64 `json:"vsPeer,omitempty"`
+	// Turns: the figure's repetitions alternated with the other server's
+	// (takeTurns), so that sample i of each came from the same turn. Then
+	// VsPeer is the median of the turns' ratios (PeerPairs of them), and
+	// VsPeerOfMedians the ratio of the two medians.
+	Turns           bool    `json:"turns,omitempty"`
+	PeerPairs       int     `json:"peerPairs,omitempty"`
+	VsPeerOfMedians float64 `json:"vsPeerOfMedians,omitempty"`
 	Note    string  `json:"note,omitempty"`
 	Err     string  `json:"error,omitempty"`
 }

@@ -86,13 +86,15 @@ func (b *bench) runServers(ctx context.Context) {
 		{{name: "s3/multipart", fn: b.s3Multipart}},
 		{{name: "s3/small", fn: b.s3Small}},
 	})
-	// The listing workload grows its key space once per server and pages
-	// through it: it runs whole on each, gofakes3 first.
+	// The listing keys are made once per server, gofakes3's first; then
+	// the servers take turns paging through them.
 	for _, s := range servers {
-		b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3List(ctx, s) })
+		b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3ListSetup(ctx, s) })
 	}
+	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListPaging}}})
 	stopPeer()
 	if gw != nil {
+		b.step(ctx, &gw.server, gw.who+"/s3/list", func() error { return b.s3ListLarge(ctx, &gw.server) })
 		b.runJcsgwOnly(ctx, gw)
 	}
 }
