@@ -49,8 +49,8 @@ type Figure struct {
 	Turns           bool    `json:"turns,omitempty"`
 	PeerPairs       int     `json:"peerPairs,omitempty"`
 	VsPeerOfMedians float64 `json:"vsPeerOfMedians,omitempty"`
-	Note    string  `json:"note,omitempty"`
-	Err     string  `json:"error,omitempty"`
+	Note            string  `json:"note,omitempty"`
+	Err             string  `json:"error,omitempty"`
 }
 
 // Results collects figures from every workload, safe for concurrent use.
