@@ -120,6 +120,9 @@ func newAcc(who, id, name, unit string) *acc {
 // newAcc is newAcc for a workload that may run in turns: while servers take
 // turns, a figure already begun is continued.
 func (b *bench) newAcc(who, id, name, unit string) *acc {
+	if who == whoLimit {
+		id, name = ceilingFigure(id, name)
+	}
 	if !b.oneRep {
 		return newAcc(who, id, name, unit)
 	}
