@@ -222,8 +222,13 @@ func (b *bench) startNull() (*server, func(), error) {
 		return nil, nil, err
 	}
 	s := &server{who: whoLimit, url: p.url, pid: p.pid, s3: newS3(p.url, "limit", "limit")}
-	// Its listing is the canned pages of the one-package layout's keys.
-	s.lists = &listSpaces{flat: &keyspace{bucket: "ceiling", have: b.cfg.ListKeys}}
+	// Its listing is the canned pages of the one-package layout's keys;
+	// the keys its seeding PUTs name are dropped.
+	s.lists = &listSpaces{
+		flat:  &keyspace{bucket: "ceiling", have: b.cfg.ListKeys},
+		seed:  &keyspace{bucket: "ceiling", key: func(i int) string { return fmt.Sprintf("seed/k%07d", i) }},
+		ready: true,
+	}
 	return s, p.stop, nil
 }
 
@@ -231,7 +236,7 @@ func (b *bench) startNull() (*server, func(), error) {
 // turns with the servers at their workloads.
 var ceilingIDs = map[string]string{
 	figPutSmall: ceilPutSmall, figGetSmall: ceilGetSmall, figHeadSmall: ceilHeadSmall, figDelSmall: ceilDelSmall,
-	figListFlat: ceilList,
+	figListFlat: ceilList, figSeed: ceilSeed,
 }
 
 // ceilingFigure names the null handler's figure for a workload figure.

@@ -38,18 +38,18 @@ func (k *keyspace) made(s *server) string {
 	return fmt.Sprintf("keys made by %d S3 PUTs and %d through %s", k.byS3, k.bulk, s.seeder.how())
 }
 
-// listSpaces are a server's two listing layouts.
-type listSpaces struct{ flat, tree *keyspace }
+// listSpaces are a server's listing layouts; seed is the one the timed
+// S3 PUTs add to (tree, for the servers).
+type listSpaces struct {
+	flat, tree, seed *keyspace
+	ready            bool // every key is made (s3ListSetup finished)
+}
 
-// s3ListSetup creates the listing keys and measures the first page's
-// latency at 10k keys and at ListKeys. The keys are 0-byte objects: a few
-// seconds of S3 PUTs at SeedConc (the figSeed rate), the rest through the
-// server's fast seeder. The paging (s3ListPaging) comes after, in turns.
-func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
+// s3ListPrepare readies the listing buckets and their packages.
+func (b *bench) s3ListPrepare(ctx context.Context, s *server) error {
 	s.lists = nil
-	n := b.cfg.ListKeys
 	flat := &keyspace{bucket: listFlatBucket, key: func(i int) string { return fmt.Sprintf("pkg/k%07d", i) }, packages: []string{"pkg"}}
-	per := max(1, n/treePackages)
+	per := b.treePer()
 	tree := &keyspace{bucket: listTreeBucket, key: func(i int) string { return fmt.Sprintf("p%03d/k%06d", i/per, i%per) }}
 	for i := range treePackages {
 		tree.packages = append(tree.packages, fmt.Sprintf("p%03d", i))
@@ -62,10 +62,32 @@ func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
 			return fmt.Errorf("seed: prepare %s: %w", k.bucket, err)
 		}
 	}
-	treeTotal := per * treePackages
-	if err := b.seedRate(ctx, s, tree, treeTotal); err != nil {
-		return err
+	s.lists = &listSpaces{flat: flat, tree: tree, seed: tree}
+	return nil
+}
+
+// treePer is how many keys each of the tree layout's packages holds.
+func (b *bench) treePer() int { return max(1, b.cfg.ListKeys/treePackages) }
+
+// s3ListSeed makes the first keys with 0-byte S3 PUTs at SeedConc for
+// FixedTime (the figSeed rate); the servers take turns at it.
+func (b *bench) s3ListSeed(ctx context.Context, s *server) error {
+	if s.lists == nil {
+		return errors.New("no listing buckets: their set-up did not finish")
 	}
+	return b.seedRate(ctx, s, s.lists.seed, b.treePer()*treePackages)
+}
+
+// s3ListSetup makes the rest of the listing keys through the server's fast
+// seeder and measures the first page's latency at 10k keys and at
+// ListKeys. The keys are 0-byte objects. The paging (s3ListPaging) comes
+// after, in turns.
+func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
+	if s.lists == nil {
+		return errors.New("no listing buckets: their set-up did not finish")
+	}
+	n := b.cfg.ListKeys
+	flat, tree := s.lists.flat, s.lists.tree
 	// One package: first page at 10k keys, then at n.
 	if err := b.grow(ctx, s, flat, min(10_000, n)); err != nil {
 		return err
@@ -81,10 +103,10 @@ func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
 			return err
 		}
 	}
-	if err := b.grow(ctx, s, tree, treeTotal); err != nil {
+	if err := b.grow(ctx, s, tree, b.treePer()*treePackages); err != nil {
 		return err
 	}
-	s.lists = &listSpaces{flat: flat, tree: tree}
+	s.lists.ready = true
 	return nil
 }
 
@@ -93,7 +115,7 @@ func (b *bench) s3ListSetup(ctx context.Context, s *server) error {
 // The servers take turns at it, like the transfers, so that their paging
 // rates come from the same minutes.
 func (b *bench) s3ListPaging(ctx context.Context, s *server) error {
-	if s.lists == nil {
+	if s.lists == nil || !s.lists.ready {
 		return errors.New("no listing keys: their set-up did not finish")
 	}
 	flat, tree := s.lists.flat, s.lists.tree
@@ -117,7 +139,7 @@ func (b *bench) s3ListPaging(ctx context.Context, s *server) error {
 // lists a whole bucket per page (minutes at 1M keys). It comes after the
 // paging, which lists the package whole.
 func (b *bench) s3ListLarge(ctx context.Context, s *server) error {
-	if s.lists == nil {
+	if s.lists == nil || !s.lists.ready {
 		return errors.New("no listing keys: their set-up did not finish")
 	}
 	flat := s.lists.flat
@@ -134,7 +156,7 @@ func (b *bench) s3ListLarge(ctx context.Context, s *server) error {
 // seedRate creates keys of k with 0-byte S3 PUTs at SeedConc for
 // FixedTime per repetition (never past limit), and records the rate.
 func (b *bench) seedRate(ctx context.Context, s *server, k *keyspace, limit int) error {
-	a := newAcc(s.who, figSeed, fmt.Sprintf("S3 PUT 0 B ×%d (creating listing keys)", b.cfg.SeedConc), "ops/s")
+	a := b.newAcc(s.who, figSeed, fmt.Sprintf("S3 PUT 0 B ×%d (creating listing keys)", b.cfg.SeedConc), "ops/s")
 	for range b.repetitions(a) {
 		left := limit - k.have
 		if left <= 0 {

@@ -90,8 +90,15 @@ func (b *bench) runServers(ctx context.Context) {
 		{{name: "s3/multipart", fn: b.s3Multipart}},
 		{{name: "s3/small", fn: b.s3Small, limit: true}},
 	})
-	// The listing keys are made once per server, gofakes3's first; then
-	// the servers take turns paging through them.
+	// The listing keys: the servers take turns at the timed S3 PUTs that
+	// make the first ones, then each makes the rest through its fast
+	// seeder (gofakes3 first), then they take turns paging through them.
+	for _, s := range servers {
+		if s.who != whoLimit {
+			b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3ListPrepare(ctx, s) })
+		}
+	}
+	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListSeed, limit: true}}})
 	for _, s := range servers {
 		if s.who != whoLimit {
 			b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3ListSetup(ctx, s) })
