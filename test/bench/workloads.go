@@ -75,9 +75,10 @@ func (b *bench) runServers(ctx context.Context) {
 	if peer != nil {
 		servers = append(servers, peer)
 	}
+	stopNull := func() {}
 	if null, stop := b.nullForTurns(ctx); null != nil {
-		defer stop()
-		servers = append(servers, null)
+		defer stop() // stop may run twice: it waits once
+		servers, stopNull = append(servers, null), stop
 	}
 	if gw != nil {
 		servers = append(servers, &gw.server)
@@ -105,6 +106,7 @@ func (b *bench) runServers(ctx context.Context) {
 		}
 	}
 	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListPaging, limit: true}}})
+	stopNull()
 	stopPeer()
 	if gw != nil {
 		b.step(ctx, &gw.server, gw.who+"/s3/list", func() error { return b.s3ListLarge(ctx, &gw.server) })
