@@ -109,8 +109,10 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 type acc struct {
 	f                          *Figure
 	srv, cli, others, p50, p99 []float64
-	// gathering: done leaves the figure to takeTurns (see bench.accs).
+	// gathering: done leaves the figure to takeTurns (see bench.accs);
+	// turn is the repetition its samples now belong to.
 	gathering bool
+	turn      int
 }
 
 func newAcc(who, id, name, unit string) *acc {
@@ -128,11 +130,12 @@ func (b *bench) newAcc(who, id, name, unit string) *acc {
 	}
 	for _, a := range b.accs {
 		if a.f.Who == who && a.f.ID == id {
+			a.turn = b.rep
 			return a
 		}
 	}
 	a := newAcc(who, id, name, unit)
-	a.gathering = true
+	a.gathering, a.turn = true, b.rep
 	a.f.Turns = true
 	b.accs = append(b.accs, a)
 	return a
@@ -142,6 +145,9 @@ func (a *acc) lowerBetter() *acc { a.f.LowerBetter = true; return a }
 
 func (a *acc) sample(v float64, u cpuUse) {
 	a.f.Samples = append(a.f.Samples, v)
+	if a.f.Turns {
+		a.f.SampleTurns = append(a.f.SampleTurns, a.turn)
+	}
 	if u.ok {
 		a.srv = append(a.srv, u.server)
 		a.cli = append(a.cli, u.client)

@@ -187,36 +187,49 @@ func better(f *Figure, j, p float64) float64 {
 }
 
 // peerRatio compares jcsgw's figure f with the peer's pf. Where both took
-// turns, sample i of each was taken in the same turn, minutes from other
-// turns, and the machine's speed drifts by a third within minutes: the
+// turns, the machine's speed drifts by a third within minutes and the
 // ratio of the medians could set one turn's jcsgw figure against another
-// turn's gofakes3 one, so the comparison is the median of the turns'
-// ratios, over the turns both completed (pairs > 0). Otherwise it is the
-// ratio of the medians (pairs = 0).
+// turn's gofakes3 one, so the comparison is the median of turnRatios
+// (pairs > 0). Otherwise it is the ratio of the medians (pairs = 0).
 func peerRatio(f, pf *Figure) (v float64, pairs int) {
-	n := min(len(f.Samples), len(pf.Samples))
-	if !f.Turns || !pf.Turns || n == 0 {
-		return better(f, f.Value, pf.Value), 0
-	}
-	rs := make([]float64, 0, n)
-	for i := range n {
-		if f.Samples[i] > 0 && pf.Samples[i] > 0 {
-			rs = append(rs, better(f, f.Samples[i], pf.Samples[i]))
-		}
-	}
+	rs := turnRatios(f, pf)
 	if len(rs) == 0 {
 		return better(f, f.Value, pf.Value), 0
 	}
 	return median(rs), len(rs)
 }
 
+// turnRatios pairs the k-th sample f took in a turn with the k-th pf took
+// in the same turn (a turn in which either server failed pairs only what
+// both took) and returns each pair's ratio, in sample order.
+func turnRatios(f, pf *Figure) []float64 {
+	if !f.Turns || !pf.Turns || len(f.SampleTurns) != len(f.Samples) || len(pf.SampleTurns) != len(pf.Samples) {
+		return nil
+	}
+	type slot struct{ turn, k int }
+	peer := map[slot]float64{}
+	seen := map[int]int{}
+	for i, t := range pf.SampleTurns {
+		peer[slot{t, seen[t]}] = pf.Samples[i]
+		seen[t]++
+	}
+	clear(seen)
+	var rs []float64
+	for i, t := range f.SampleTurns {
+		p, ok := peer[slot{t, seen[t]}]
+		seen[t]++
+		if ok && p > 0 && f.Samples[i] > 0 {
+			rs = append(rs, better(f, f.Samples[i], p))
+		}
+	}
+	return rs
+}
+
 // pairRatios lists the turns' ratios peerRatio took the median of.
 func pairRatios(f, pf *Figure) string {
 	var parts []string
-	for i := range min(len(f.Samples), len(pf.Samples)) {
-		if f.Samples[i] > 0 && pf.Samples[i] > 0 {
-			parts = append(parts, ratio(better(f, f.Samples[i], pf.Samples[i])))
-		}
+	for _, r := range turnRatios(f, pf) {
+		parts = append(parts, ratio(r))
 	}
 	return strings.Join(parts, " ")
 }

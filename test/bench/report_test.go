@@ -187,6 +187,9 @@ func TestDrain(t *testing.T) {
 func turns(who, id string, samples ...float64) *Figure {
 	f := fig(who, id, median(samples))
 	f.Unit, f.Samples, f.Turns = "MB/s", samples, true
+	for i := range samples {
+		f.SampleTurns = append(f.SampleTurns, i)
+	}
 	return f
 }
 
@@ -219,4 +222,25 @@ func TestPeerRatioPairsTurns(t *testing.T) {
 	r = &Results{Figures: []*Figure{lp, lg}, Cores: 2}
 	judge(r)
 	assert.InDelta(t, 20.0, r.get(whoGW, figFirst10k).VsPeer, 1e-9) // 20, 28, 8
+
+	// Samples pair by turn, not by position: jcsgw's turn 1 failed before
+	// its sample, and reads take several samples a turn.
+	p, g := turns(whoPeer, figGetBig, 100, 110, 120, 200, 210, 300), turns(whoGW, figGetBig, 250, 260, 900, 910)
+	p.SampleTurns, g.SampleTurns = []int{0, 0, 0, 1, 1, 2}, []int{0, 0, 2, 2}
+	assert.Equal(t, []float64{2.5, 260.0 / 110, 3}, turnRatios(g, p)) // turn 2's second sample has no partner
+}
+
+// A workload run in turns tags its samples with the turn (b.rep) they were
+// taken in, however many samples a turn takes.
+func TestAccTagsSamplesWithTurn(t *testing.T) {
+	b := &bench{oneRep: true}
+	for rep, n := range []int{2, 0, 3} {
+		b.rep = rep
+		a := b.newAcc(whoGW, figGetBig, "S3 GET", "MB/s")
+		for range n {
+			a.sample(1, cpuUse{})
+		}
+	}
+	require.Len(t, b.accs, 1)
+	assert.Equal(t, []int{0, 0, 2, 2, 2}, b.accs[0].f.SampleTurns)
 }

@@ -43,10 +43,11 @@ type Figure struct {
 	VsLimit float64 `json:"vsLimit,omitempty"`
 	VsPeer  float64 `json:"vsPeer,omitempty"`
 	// Turns: the figure's repetitions alternated with the other server's
-	// (takeTurns), so that sample i of each came from the same turn. Then
-	// VsPeer is the median of the turns' ratios (PeerPairs of them), and
-	// VsPeerOfMedians the ratio of the two medians.
+	// (takeTurns); SampleTurns gives each sample's turn. Then VsPeer is the
+	// median of the ratios of samples from the same turn (PeerPairs of
+	// them), and VsPeerOfMedians the ratio of the two medians.
 	Turns           bool    `json:"turns,omitempty"`
+	SampleTurns     []int   `json:"sampleTurns,omitempty"`
 	PeerPairs       int     `json:"peerPairs,omitempty"`
 	VsPeerOfMedians float64 `json:"vsPeerOfMedians,omitempty"`
 	Note            string  `json:"note,omitempty"`
