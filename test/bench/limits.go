@@ -263,14 +263,14 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	defer fs.stop()
 	// As for (d): the limit is taken with the S3 workloads' client, and the
 	// plain net/http client's figures are kept beside it.
-	sdk := &server{s3: newS3(fs.url, "limit", "limit")}
+	sdk := &server{who: whoLimit, pid: fs.pid, s3: newS3(fs.url, "limit", "limit")}
 	hc := &http.Client{Transport: transport()}
 	size := b.cfg.Big
 	put := newAcc(whoLimit, limHTTPPut, "(c) minimal handler PUT+fsync "+sizeLabel(size)+" (aws-sdk client)", "MB/s")
 	get := newAcc(whoLimit, limHTTPGet, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (aws-sdk client)", "MB/s")
 	plainP := newAcc(whoLimit, limHTTPPutPlain, "(c) minimal handler PUT+fsync "+sizeLabel(size)+" (plain net/http client)", "MB/s")
 	plainG := newAcc(whoLimit, limHTTPGetPlain, "(c) minimal handler GET (ServeContent) "+sizeLabel(size)+" (plain net/http client)", "MB/s")
-	meter := func() *cpuMeter { return meterCPU(fs.pid) }
+	meter := sdk.meter
 	for rep := range b.repetitions(put, get, plainP, plainG) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		for _, run := range []struct {
@@ -309,34 +309,20 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 	for _, a := range []*acc{put, get, plainP, plainG} {
 		a.done(b.res)
 	}
-	return b.limitHTTPConcurrent(ctx, fs, sdk)
+	return b.limitHTTPConcurrent(ctx, sdk)
 }
 
 // limitHTTPConcurrent: (c) as the concurrent workload runs, Streams PUTs of
 // Mid-sized files at once, then as many GETs of them; aggregate MB/s. The
 // single-stream figure is no limit for it: concurrent GETs went 1.3-1.7×
 // past it.
-func (b *bench) limitHTTPConcurrent(ctx context.Context, fs *proc, sdk *server) error {
+func (b *bench) limitHTTPConcurrent(ctx context.Context, sdk *server) error {
 	size, n := b.cfg.Mid, b.cfg.Streams
 	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
 	put := newAcc(whoLimit, limHTTPPutMid, "(c) minimal handler PUT+fsync "+label+" concurrent (aws-sdk client)", "MB/s")
 	get := newAcc(whoLimit, limHTTPGetMid, "(c) minimal handler GET (ServeContent) "+label+" concurrent (aws-sdk client)", "MB/s")
-	meter := func() *cpuMeter { return meterCPU(fs.pid) }
-	total := size * int64(n)
 	for rep := range b.repetitions(put, get) {
-		key := func(i int) string { return fmt.Sprintf("mid-%d-%d", rep, i) }
-		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*total))
-		m, t0 := meter(), time.Now()
-		err := parallel(n, func(i int) error { return sdk.put(rctx, "limit", key(i), newBody(nextSeed(), size), size) })
-		if err == nil {
-			put.sample(mbps(total, time.Since(t0)), m.stop())
-			err = sampleReads(get, total, meter, func() error {
-				return parallel(n, func(i int) error { return sdk.get(rctx, "limit", key(i), size) })
-			})
-		}
-		cancel()
-		parallel(n, func(i int) error { return sdk.del(ctx, "limit", key(i)) })
-		if err != nil {
+		if err := b.concurrentRep(ctx, sdk, "limit", fmt.Sprintf("mid-%d-", rep), put, get); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,27 +270,36 @@ func (b *bench) s3Concurrent(ctx context.Context, s *server) error {
 	label := fmt.Sprintf("%d× %s", n, sizeLabel(size))
 	put := b.newAcc(s.who, figPutMid, "S3 PUT "+label+" concurrent", "MB/s")
 	get := b.newAcc(s.who, figGetMid, "S3 GET "+label+" concurrent", "MB/s")
-	total := size * int64(n)
 	for rep := range b.repetitions(put, get) {
-		key := func(i int) string { return fmt.Sprintf("conc/r%d-%d", rep, i) }
-		rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*total))
-		m, t0 := s.meter(), time.Now()
-		err := parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
-		if err == nil {
-			put.sample(mbps(total, time.Since(t0)), m.stop())
-			err = sampleReads(get, total, s.meter, func() error {
-				return parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) })
-			})
-		}
-		cancel()
-		parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
-		if err != nil {
+		if err := b.concurrentRep(ctx, s, bucket, fmt.Sprintf("conc/r%d-", rep), put, get); err != nil {
 			return err
 		}
 	}
 	put.done(b.res)
 	get.done(b.res)
 	return nil
+}
+
+// concurrentRep is one repetition of the concurrent transfers against s:
+// Streams PUTs of Mid-sized objects named prefix+i at once, then as many
+// GETs of them (readsPerRep times), aggregate MB/s; the objects are
+// deleted after.
+func (b *bench) concurrentRep(ctx context.Context, s *server, bucket, prefix string, put, get *acc) error {
+	size, n := b.cfg.Mid, b.cfg.Streams
+	total := size * int64(n)
+	key := func(i int) string { return prefix + strconv.Itoa(i) }
+	rctx, cancel := context.WithTimeout(ctx, transferTimeout(2*total))
+	defer cancel()
+	m, t0 := s.meter(), time.Now()
+	err := parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
+	if err == nil {
+		put.sample(mbps(total, time.Since(t0)), m.stop())
+		err = sampleReads(get, total, s.meter, func() error {
+			return parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) })
+		})
+	}
+	parallel(n, func(i int) error { return s.del(ctx, bucket, key(i)) })
+	return err
 }
 
 // s3Multipart: one big object in Part-sized parts, InFlight at a time,
