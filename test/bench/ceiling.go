@@ -196,7 +196,8 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 	for range b.repetitions(list) {
 		lctx, cancel := context.WithTimeout(ctx, b.cfg.ListTime)
 		m, t0 := s.meter(), time.Now()
-		got, err := listAll(lctx, s, bucket, "", "")
+		var got int
+		own, ownOK, err := ownCPU(func() (err error) { got, err = listAll(lctx, s, bucket, "", ""); return err })
 		d := time.Since(t0)
 		cancel()
 		if err != nil {
@@ -206,6 +207,7 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 			return fmt.Errorf("canned listing: %d keys, want %d", got, b.cfg.ListKeys)
 		}
 		list.sample(float64(got)/d.Seconds(), m.stop())
+		list.ownRate(float64(got), own, ownOK)
 	}
 	for _, run := range runs {
 		b.keepHigher(run.acc)

@@ -194,7 +194,7 @@ func (b *bench) v1Single(ctx context.Context, s *server) error {
 		id, err := c.upload(rctx, pid, path, newBody(nextSeed(), size), size)
 		if err == nil {
 			put.sample(mbps(size, time.Since(t0)), m.stop())
-			err = sampleReads(get, size, s.meter, func() error { return c.download(rctx, id, size) })
+			err = sampleReads(get, size, s.meter, true, func() error { return c.download(rctx, id, size) })
 		}
 		cancel()
 		if err != nil {

@@ -294,7 +294,7 @@ func (b *bench) limitHTTP(ctx context.Context, dir string) error {
 			err = run.doPut(newBody(nextSeed(), size))
 			if err == nil {
 				run.put.sample(mbps(size, time.Since(t0)), m.stop())
-				err = sampleReads(run.get, size, meter, run.doGet)
+				err = sampleReads(run.get, size, meter, true, run.doGet)
 			}
 			os.Remove(filepath.Join(dir, run.name))
 			if err != nil {

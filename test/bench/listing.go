@@ -234,12 +234,14 @@ func (b *bench) timedListing(ctx context.Context, s *server, id, name string, wa
 	for range b.repetitions(a) {
 		lctx, cancel := context.WithTimeout(ctx, b.cfg.ListTime)
 		m, t0 := s.meter(), time.Now()
-		got, err := list(lctx)
+		var got int
+		own, ownOK, err := ownCPU(func() (err error) { got, err = list(lctx); return err })
 		d := time.Since(t0)
 		u := m.stop()
 		cancel()
 		if err != nil && errors.Is(lctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			a.sample(float64(got)/d.Seconds(), u)
+			a.ownRate(float64(got), own, ownOK)
 			a.note("partial: %d keys listed in the %v bound", got, b.cfg.ListTime)
 			break
 		}
@@ -250,6 +252,7 @@ func (b *bench) timedListing(ctx context.Context, s *server, id, name string, wa
 			return fmt.Errorf("%s: listed %d keys, want at least %d", name, got, want)
 		}
 		a.sample(float64(got)/d.Seconds(), u)
+		a.ownRate(float64(got), own, ownOK)
 	}
 	a.done(b.res)
 	return nil

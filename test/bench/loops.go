@@ -109,6 +109,7 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 type acc struct {
 	f                          *Figure
 	srv, cli, others, p50, p99 []float64
+	own                        []float64 // ownRate's samples
 	// gathering: done leaves the figure to takeTurns (see bench.accs);
 	// turn is the repetition its samples now belong to.
 	gathering bool
@@ -152,6 +153,14 @@ func (a *acc) sample(v float64, u cpuUse) {
 		a.srv = append(a.srv, u.server)
 		a.cli = append(a.cli, u.client)
 		a.others = append(a.others, u.others)
+	}
+}
+
+// ownRate records what the client's own work allowed in the last sample:
+// units ÷ the CPU time of the goroutine that drove it (ownCPU).
+func (a *acc) ownRate(units float64, own time.Duration, ok bool) {
+	if ok && own > 0 {
+		a.own = append(a.own, units/own.Seconds())
 	}
 }
 
@@ -215,6 +224,9 @@ func (a *acc) finish() *Figure {
 	a.f.Value = median(a.f.Samples)
 	a.f.ServerCPU, a.f.ClientCPU, a.f.OthersCPU = median(a.srv), median(a.cli), median(a.others)
 	a.f.P50ms, a.f.P99ms = median(a.p50), median(a.p99)
+	if len(a.own) > 0 {
+		a.f.ClientOwn = median(a.own)
+	}
 	return a.f
 }
 
@@ -267,14 +279,24 @@ func removeAll(dir string) error {
 // limit (c) and both servers are read the same way.
 const readsPerRep = 3
 
-// sampleReads times read readsPerRep times into acc.
-func sampleReads(acc *acc, size int64, meter func() *cpuMeter, read func() error) error {
+// sampleReads times read readsPerRep times into acc. oneStream: read is
+// one goroutine's sequential work, whose own CPU time bounds it (ownCPU).
+func sampleReads(acc *acc, size int64, meter func() *cpuMeter, oneStream bool, read func() error) error {
 	for range readsPerRep {
 		m, t0 := meter(), time.Now()
-		if err := read(); err != nil {
+		var own time.Duration
+		var ok bool
+		var err error
+		if oneStream {
+			own, ok, err = ownCPU(read)
+		} else {
+			err = read()
+		}
+		if err != nil {
 			return err
 		}
 		acc.sample(mbps(size, time.Since(t0)), m.stop())
+		acc.ownRate(float64(size)/1e6, own, ok)
 	}
 	return nil
 }

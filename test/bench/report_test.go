@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -73,6 +74,56 @@ func TestListingTarget(t *testing.T) {
 	judged(t, "FAIL", name, fig(whoGW, figListDelim, 90000), fig(whoLimit, ceilList, 88084))
 
 	judged(t, "PASS", name, fig(whoGW, figListDelim, 100001), fig(whoLimit, ceilList, 88084))
+}
+
+func TestListingOwnBound(t *testing.T) {
+	const name = "listing ≥ 100,000 keys/s"
+	// The paging goroutine's own CPU allowed 91,000 keys/s in jcsgw's own
+	// samples: no server could have paged at 100,000 then. No ceiling taken
+	// apart is needed, and one jcsgw went past does not undo it.
+	gw := fig(whoGW, figListFlat, 80000)
+	gw.ClientOwn = 91000
+	v := judged(t, "BOUND", name, gw, fig(whoLimit, ceilList, 78000))
+	assert.Contains(t, v, "11.0 ms per page of 1000 keys) allowed at most 91000 keys/s < the target = 100000 keys/s")
+
+	// The client's own work left room for the target: the shortfall is the server's.
+	gw = fig(whoGW, figListFlat, 80000)
+	gw.ClientOwn = 120000
+	judged(t, "FAIL", name, gw)
+}
+
+func TestPeerOwnBound(t *testing.T) {
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	get := func(who string, v, own float64) *Figure {
+		return &Figure{Who: who, ID: figGetBig, Name: "S3 GET 1 GiB", Unit: "MB/s", Value: v, ClientOwn: own}
+	}
+	v := judged(t, "BOUND", name, get(whoGW, 3800, 3889), get(whoPeer, 1950, 0))
+	assert.Contains(t, v, "copying the body out of the socket, 0.26 ms per MB) allowed at most 3889 MB/s < 2× gofakes3 = 3900 MB/s")
+
+	// 2× gofakes3 was within the client's reach and jcsgw fell short of it.
+	judged(t, "FAIL", name, get(whoGW, 3800, 3889), get(whoPeer, 1920, 0))
+	judged(t, "PASS", name, get(whoGW, 3800, 3889), get(whoPeer, 1900, 0))
+}
+
+// TestOwnCPU: a goroutine's own CPU counts its work and not its waiting.
+func TestOwnCPU(t *testing.T) {
+	busy, ok, err := ownCPU(func() error {
+		for t0 := time.Now(); time.Since(t0) < 60*time.Millisecond; {
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Greater(t, busy, 30*time.Millisecond)
+
+	idle, ok, err := ownCPU(func() error { time.Sleep(60 * time.Millisecond); return nil })
+	require.NoError(t, err)
+	if ok { // an idle thread may not have ticked at all
+		assert.Less(t, idle, 20*time.Millisecond)
+	}
+	want := fmt.Errorf("boom")
+	_, _, err = ownCPU(func() error { return want })
+	assert.Equal(t, want, err)
 }
 
 func TestGetPutTarget(t *testing.T) {

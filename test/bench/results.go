@@ -36,6 +36,11 @@ type Figure struct {
 	// meanwhile (% of one core; the machine has Results.Cores cores):
 	// anything well above 0 means the figure was taken on a busy machine.
 	OthersCPU float64 `json:"othersCPU,omitempty"`
+	// ClientOwn, for workloads one goroutine drives (a single large GET, a
+	// listing's paging), is the rate that goroutine's own CPU time allowed
+	// (ownCPU), median over the samples: no server could have gone faster
+	// with this client in those very samples.
+	ClientOwn float64 `json:"clientOwnRate,omitempty"`
 	// Ratios, filled in by judge: to the matching limit (Limit names it) and
 	// to gofakes3's figure for the same workload (>1 = jcsgw is better; for
 	// lower-is-better figures it is gofakes3 ÷ jcsgw).

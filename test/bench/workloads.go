@@ -244,7 +244,7 @@ func (b *bench) s3Single(ctx context.Context, s *server) error {
 		err := s.put(rctx, bucket, key, newBody(nextSeed(), size), size)
 		if err == nil {
 			put.sample(mbps(size, time.Since(t0)), m.stop())
-			err = sampleReads(get, size, s.meter, func() error { return s.get(rctx, bucket, key, size) })
+			err = sampleReads(get, size, s.meter, true, func() error { return s.get(rctx, bucket, key, size) })
 		}
 		cancel()
 		if err != nil {
@@ -294,7 +294,7 @@ func (b *bench) concurrentRep(ctx context.Context, s *server, bucket, prefix str
 	err := parallel(n, func(i int) error { return s.put(rctx, bucket, key(i), newBody(nextSeed(), size), size) })
 	if err == nil {
 		put.sample(mbps(total, time.Since(t0)), m.stop())
-		err = sampleReads(get, total, s.meter, func() error {
+		err = sampleReads(get, total, s.meter, false, func() error {
 			return parallel(n, func(i int) error { return s.get(rctx, bucket, key(i), size) })
 		})
 	}
