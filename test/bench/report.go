@@ -268,21 +268,51 @@ func peerBound(r *Results, f, pf *Figure) string {
 	// handler that does the least (the ceiling's, when it was measured).
 	n := r.cores()
 	cores := float64(n) * 100
-	cost := f.ClientCPU / f.Value
-	least := ""
-	if id, against := ceilingFor(f.ID); id != "" {
-		if c := r.get(whoLimit, id); c != nil && c.Value > 0 && c.ServerCPU > 0 {
-			cost += c.ServerCPU / c.Value
-			least = fmt.Sprintf(", and %s, the least a server does, used %s (at %s)", against, perUnit(c.ServerCPU/c.Value, f.Unit), fmtValue(c))
-		}
-	}
-	ceiling := cores / cost
+	server, least := leastServerCost(r, f)
+	ceiling := cores / (f.ClientCPU/f.Value + server)
 	if 2*pf.Value > ceiling {
 		return fmt.Sprintf("out of reach: the client used %.0f%% CPU at jcsgw's %s (%s)%s, so %d cores carry at most %s < 2× gofakes3 = %s",
 			f.ClientCPU, fmtValue(f), perUnit(f.ClientCPU/f.Value, f.Unit), least, n,
 			fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))
 	}
 	return ""
+}
+
+// leastServerCost is the least CPU (% of a core per unit of rate) a server
+// spends on f's workload, as measured of the handler that does the least,
+// and a clause saying so; 0 and "" where none was measured. Small requests:
+// the handler that stores nothing (limit e). Uploads: what any server
+// storing them as jcsgw must does, SHA-256 and MD5 of every byte (S3's
+// ETag, JCS's fileHash: limit b) and reading the socket into an fsynced
+// file (limit c's handler). Only single-stream uploads: from the second
+// upload at once jcsgw hashes MD5 on a multi-buffer hasher cheaper per byte
+// than limit (b)'s, so (b) is not the least there.
+func leastServerCost(r *Results, f *Figure) (float64, string) {
+	if id, against := ceilingFor(f.ID); id != "" && !isUpload(f.ID) {
+		if c := r.get(whoLimit, id); c != nil && c.Value > 0 && c.ServerCPU > 0 {
+			return c.ServerCPU / c.Value, fmt.Sprintf(", and %s, the least a server does, used %s (at %s)", against, perUnit(c.ServerCPU/c.Value, f.Unit), fmtValue(c))
+		}
+		return 0, ""
+	}
+	if !isUpload(f.ID) {
+		return 0, ""
+	}
+	h, c := r.get(whoLimit, limHash), r.get(whoLimit, limHTTPPut)
+	if h == nil || c == nil || h.Value <= 0 || c.Value <= 0 || h.ClientCPU <= 0 || c.ServerCPU <= 0 {
+		return 0, ""
+	}
+	hash, store := h.ClientCPU/h.Value, c.ServerCPU/c.Value
+	return hash + store, fmt.Sprintf(", and any server that stores it durably with S3's and JCS's hashes spends at least %s: hashing it (limit b: %s) and streaming it to an fsynced file (limit c's handler: %s)",
+		perUnit(hash+store, f.Unit), perUnit(hash, f.Unit), perUnit(store, f.Unit))
+}
+
+// isUpload tells whether a figure is a single-stream upload.
+func isUpload(id string) bool {
+	switch id {
+	case figPutBig, figV1Put:
+		return true
+	}
+	return false
 }
 
 // perUnit prints a CPU cost given in % of a core per unit of a rate: µs of

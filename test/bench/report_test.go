@@ -155,6 +155,23 @@ func TestPeerCPUBound(t *testing.T) {
 	judged(t, "FAIL", name, fig(whoGW, figSeed, 5265, 91, 97), fig(whoPeer, figSeed, 5110, 104, 75))
 }
 
+func TestPeerUploadCPUBound(t *testing.T) {
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	mb := func(who, id string, v, srv, cli float64) *Figure {
+		return &Figure{Who: who, ID: id, Name: id, Unit: "MB/s", Value: v, ServerCPU: srv, ClientCPU: cli}
+	}
+	limits := []*Figure{mb(whoLimit, limHash, 386, 0, 100), mb(whoLimit, limHTTPPut, 668, 63, 28)}
+	// The client 0.68 ms of CPU per MB, hashing 2.59, storing 0.94: two
+	// cores carry at most 474 MB/s < 2× gofakes3 = 480.
+	v := judged(t, "BOUND", name, append([]*Figure{mb(whoGW, figPutBig, 440, 180, 30), mb(whoPeer, figPutBig, 240, 100, 20)}, limits...)...)
+	assert.Contains(t, v, "spends at least 3.53 ms of CPU per MB: hashing it (limit b: 2.59 ms of CPU per MB) and streaming it to an fsynced file (limit c's handler: 0.94 ms of CPU per MB)")
+	assert.Contains(t, v, "2 cores carry at most 474 MB/s < 2× gofakes3 = 480 MB/s")
+
+	judged(t, "FAIL", name, append([]*Figure{mb(whoGW, figPutBig, 440, 180, 30), mb(whoPeer, figPutBig, 230, 100, 20)}, limits...)...)
+	// Concurrent uploads hash MD5 on a cheaper multi-buffer hasher: (b) is not their least.
+	judged(t, "FAIL", name, append([]*Figure{mb(whoGW, figPutMid, 440, 180, 30), mb(whoPeer, figPutMid, 240, 100, 20)}, limits...)...)
+}
+
 func TestConcurrentGetLimit(t *testing.T) {
 	mb := func(who, id string, v float64) *Figure {
 		return &Figure{Who: who, ID: id, Name: id, Unit: "MB/s", Value: v}
