@@ -281,29 +281,30 @@ func peerBound(r *Results, f, pf *Figure) string {
 // leastServerCost is the least CPU (% of a core per unit of rate) a server
 // spends on f's workload, as measured of the handler that does the least,
 // and a clause saying so; 0 and "" where none was measured. Small requests:
-// the handler that stores nothing (limit e). Uploads: what any server
-// storing them as jcsgw must does, SHA-256 and MD5 of every byte (S3's
-// ETag, JCS's fileHash: limit b) and reading the socket into an fsynced
-// file (limit c's handler). Only single-stream uploads: from the second
+// the handler that stores nothing (limit e). Single-stream uploads: the
+// SHA-256 and MD5 of every byte that any server storing them as jcsgw must
+// compute (S3's ETag, JCS's fileHash), as limit (b) computes them; reading
+// the socket and writing the file cost more, but no handler measures the
+// least of that (limit c's copies through 32 KiB buffers), so it is left
+// out and the bound errs high. Not concurrent uploads: from the second
 // upload at once jcsgw hashes MD5 on a multi-buffer hasher cheaper per byte
-// than limit (b)'s, so (b) is not the least there.
+// than limit (b)'s.
 func leastServerCost(r *Results, f *Figure) (float64, string) {
-	if id, against := ceilingFor(f.ID); id != "" && !isUpload(f.ID) {
+	if isUpload(f.ID) {
+		h := r.get(whoLimit, limHash)
+		if h == nil || h.Value <= 0 || h.ClientCPU <= 0 {
+			return 0, ""
+		}
+		hash := h.ClientCPU / h.Value
+		return hash, fmt.Sprintf(", and any server that stores it with S3's and JCS's hashes spends at least %s hashing it (limit b, at %s)",
+			perUnit(hash, f.Unit), fmtValue(h))
+	}
+	if id, against := ceilingFor(f.ID); id != "" {
 		if c := r.get(whoLimit, id); c != nil && c.Value > 0 && c.ServerCPU > 0 {
 			return c.ServerCPU / c.Value, fmt.Sprintf(", and %s, the least a server does, used %s (at %s)", against, perUnit(c.ServerCPU/c.Value, f.Unit), fmtValue(c))
 		}
-		return 0, ""
 	}
-	if !isUpload(f.ID) {
-		return 0, ""
-	}
-	h, c := r.get(whoLimit, limHash), r.get(whoLimit, limHTTPPut)
-	if h == nil || c == nil || h.Value <= 0 || c.Value <= 0 || h.ClientCPU <= 0 || c.ServerCPU <= 0 {
-		return 0, ""
-	}
-	hash, store := h.ClientCPU/h.Value, c.ServerCPU/c.Value
-	return hash + store, fmt.Sprintf(", and any server that stores it durably with S3's and JCS's hashes spends at least %s: hashing it (limit b: %s) and streaming it to an fsynced file (limit c's handler: %s)",
-		perUnit(hash+store, f.Unit), perUnit(hash, f.Unit), perUnit(store, f.Unit))
+	return 0, ""
 }
 
 // isUpload tells whether a figure is a single-stream upload.
