@@ -51,11 +51,14 @@ func isCRC(algo string) bool {
 // digest the gateway keeps: SHA-256 (the JCS fileHash and the blob's name),
 // MD5 (the S3 ETag) and the optional S3 checksum.
 type digester struct {
-	sha  hash.Hash
-	md5  hash.Hash
-	ck   hash.Hash
-	algo string
-	n    int64
+	sha hash.Hash
+	md5 hash.Hash
+	ck  hash.Hash
+	// md5Serial: md5 is a lone crypto/md5, not a multi-buffer lane
+	// (copyHashed queues more for it).
+	md5Serial bool
+	algo      string
+	n         int64
 }
 
 func newDigester(algo string) *digester {

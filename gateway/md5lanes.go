@@ -58,15 +58,16 @@ const md5LanesFrom = 2
 // ones are over before a lane pays for itself. Unknown sizes (-1) may.
 const laneMinSize = 4 << 20
 
-// get returns an MD5 hash for a body of size bytes (-1 if unknown) and the
+// get returns an MD5 hash for a body of size bytes (-1 if unknown), whether
+// it is a lone crypto/md5 (serial) rather than a multi-buffer lane, and the
 // function to call once its sum is taken.
-func (m *md5Lanes) get(size int64) (hash.Hash, func()) {
+func (m *md5Lanes) get(size int64) (h hash.Hash, serial bool, release func()) {
 	if size >= 0 && size < laneMinSize {
-		return md5.New(), func() {}
+		return md5.New(), true, func() {}
 	}
 	n := m.streams.Add(1)
 	if n < md5LanesFrom {
-		return md5.New(), func() { m.streams.Add(-1) }
+		return md5.New(), true, func() { m.streams.Add(-1) }
 	}
 	m.mu.Lock()
 	if m.cur == nil || m.cur.served >= lanesPerServer {
@@ -80,9 +81,9 @@ func (m *md5Lanes) get(size int64) (hash.Hash, func()) {
 	ls.served++
 	ls.open++ // keeps ls.srv open
 	m.mu.Unlock()
-	h := ls.srv.NewHash()
-	return h, func() {
-		h.Close()
+	lane := ls.srv.NewHash()
+	return lane, false, func() {
+		lane.Close()
 		m.streams.Add(-1)
 		m.mu.Lock()
 		ls.open--

@@ -88,6 +88,22 @@ func TestLoneUploadKeepsStandardMD5(t *testing.T) {
 	f.svc.Close()
 }
 
+// get says which hashes are a lone crypto/md5: the first large stream's and
+// a small body's, not a lane's.
+func TestMD5LanesSerial(t *testing.T) {
+	var m md5Lanes
+	_, serial, done1 := m.get(-1)
+	assert.True(t, serial, "the first stream")
+	_, serial, done2 := m.get(laneMinSize)
+	assert.False(t, serial, "the second stream takes a lane")
+	_, serial, done3 := m.get(laneMinSize - 1)
+	assert.True(t, serial, "a small body")
+	done3()
+	done2()
+	done1()
+	m.close()
+}
+
 // A lane server is replaced after lanesPerServer hashes and closed with the
 // last of them; every hash still sums its own bytes. (md5-simd v1.1.2 keeps
 // polling every hash a server ever served: see laneServer.)
@@ -108,11 +124,12 @@ func TestMD5LaneServersRotate(t *testing.T) {
 		o.done()
 	}
 	// One hash of the first server stays open across the rotation.
-	first, done := m.get(-1)
+	first, serial, done := m.get(-1)
+	require.False(t, serial, "a lane of the multi-buffer hasher")
 	held := open{first, done, m.cur, randBytes(40, 100_000)}
 	var servers []*laneServer
 	for i := range 3*lanesPerServer - 1 {
-		h, done := m.get(-1)
+		h, _, done := m.get(-1)
 		if len(servers) == 0 || servers[len(servers)-1] != m.cur {
 			servers = append(servers, m.cur)
 		}
@@ -143,7 +160,7 @@ func TestMD5LanesConcurrentRotation(t *testing.T) {
 			defer wg.Done()
 			for i := range 3 * lanesPerServer / 4 {
 				data := randBytes(uint64(g*1000+i), 1000+g*97+i)
-				h, done := m.get(-1)
+				h, _, done := m.get(-1)
 				m.mu.Lock()
 				cur := m.cur
 				m.mu.Unlock()

@@ -331,7 +331,7 @@ func (s *Service) stage(ctx context.Context, spaceID int64, body io.Reader, size
 	}
 	d := newDigester(algo)
 	var release func()
-	d.md5, release = s.md5.get(size)
+	d.md5, d.md5Serial, release = s.md5.get(size)
 	defer release()
 	n, err := copyHashed(w, body, d, size)
 	if err == nil && size >= 0 && n != size {
