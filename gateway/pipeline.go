@@ -38,7 +38,12 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, e
 		first.release()
 		return 0, err
 	}
-	const nLanes = 3
+	const (
+		laneWrite = iota
+		laneMD5
+		laneSHA
+		nLanes
+	)
 	var lanes [nLanes]chan *chunk
 	for i := range lanes {
 		// One queued chunk per lane keeps every lane busy; more only hold
@@ -47,11 +52,13 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, e
 		// with make bench, 2 runs each: queues of 1 and 512 KiB chunks
 		// (instead of 2 and 1 MiB) gave the same large PUT rates within
 		// noise, and TestS3LargeMultipartBoundedHeap peaks at 71-74 MiB
-		// instead of 88-101.
-		lanes[i] = make(chan *chunk, 1)
-	}
-	if d.md5Serial {
-		lanes[1] = make(chan *chunk, serialMD5Queue)
+		// instead of 88-101. The exception is a lone crypto/md5 lane, the
+		// upload's critical path (serialMD5Queue).
+		depth := 1
+		if i == laneMD5 && d.md5Serial {
+			depth = serialMD5Queue
+		}
+		lanes[i] = make(chan *chunk, depth)
 	}
 	var wg sync.WaitGroup
 	hashLane := func(ch chan *chunk, hs ...hash.Hash) {
@@ -81,9 +88,9 @@ func copyHashed(dst io.Writer, src io.Reader, d *digester, size int64) (int64, e
 		}
 	}
 	wg.Add(nLanes)
-	go writeLane(lanes[0])
-	go hashLane(lanes[1], d.md5)
-	go hashLane(lanes[2], d.sha, d.ck)
+	go writeLane(lanes[laneWrite])
+	go hashLane(lanes[laneMD5], d.md5)
+	go hashLane(lanes[laneSHA], d.sha, d.ck)
 	var total int64
 	c := first
 	c.n = n

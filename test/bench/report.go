@@ -242,8 +242,9 @@ func pairRatios(f, pf *Figure) string {
 // this machine, or "" if it is not shown to be: both servers sit at a limit
 // that holds them both (≥ 0.8× it), as the issue exempts; or the client's
 // own work in jcsgw's very samples could not go at 2× the peer (ownBound:
-// a single large GET, a listing); or the same client, against a handler that stores nothing, could
-// not itself reach twice the peer's rate (limit e, measured); or driving
+// a single large GET, a listing); or the same client, against a handler
+// that stores nothing, could not itself reach twice the peer's rate (limit
+// e, measured); or driving
 // twice the peer's rate would take more than every core: the client's CPU
 // per operation, measured against jcsgw, plus the least a server spends
 // per operation (that handler's, measured), times that rate.
