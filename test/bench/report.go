@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -174,11 +175,22 @@ func judge(r *Results) {
 
 	const rss = "peak RSS ≤ 200 MiB during 8× 1 GiB uploads"
 	if a, h := r.get(whoGW, figRSS), r.get(whoGW, figHWM); a != nil && h != nil {
-		peak := max(a.Value, h.Value)
-		add(rss, peak <= 200, "max VmRSS %.1f MiB, VmHWM %.1f MiB (%s)", a.Value, h.Value, strings.TrimPrefix(a.Name, "peak VmRSS during "))
+		// Judged on the highest repetition, not the median: a peak that
+		// passed the bound once did pass it.
+		hiA, hiH := highest(a), highest(h)
+		add(rss, max(hiA, hiH) <= 200, "max VmRSS %.1f MiB, VmHWM %.1f MiB, the highest of %d repetitions (%s)",
+			hiA, hiH, max(len(a.Samples), 1), strings.TrimPrefix(a.Name, "peak VmRSS during "))
 	} else {
 		skip(rss, "no RSS figure")
 	}
+}
+
+// highest is f's highest sample (its value if it has none).
+func highest(f *Figure) float64 {
+	if len(f.Samples) == 0 {
+		return f.Value
+	}
+	return slices.Max(f.Samples)
 }
 
 // better is how much better jcsgw's value j is than the peer's p (>1 =

@@ -312,3 +312,14 @@ func TestAccTagsSamplesWithTurn(t *testing.T) {
 	require.Len(t, b.accs, 1)
 	assert.Equal(t, []int{0, 0, 2, 2, 2}, b.accs[0].f.SampleTurns)
 }
+
+// The peak RSS target holds the highest repetition, not the median.
+func TestRSSTargetHighestRepetition(t *testing.T) {
+	const name = "peak RSS ≤ 200 MiB during 8× 1 GiB uploads"
+	mem := func(id string, samples ...float64) *Figure {
+		return &Figure{Who: whoGW, ID: id, Name: "peak VmRSS during 8× 1 GiB S3 PUTs", Unit: "MiB", Value: median(samples), Samples: samples, LowerBetter: true}
+	}
+	v := judged(t, "FAIL", name, mem(figRSS, 150, 210, 160), mem(figHWM, 150, 170, 160))
+	assert.Contains(t, v, "max VmRSS 210.0 MiB, VmHWM 170.0 MiB, the highest of 3 repetitions")
+	judged(t, "PASS", name, mem(figRSS, 150, 190, 160), mem(figHWM, 150, 199, 160))
+}
