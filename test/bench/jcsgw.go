@@ -253,21 +253,25 @@ func procTicks(pid int) (user, sys int64) {
 	return user, sys
 }
 
-// machineUserTicks is the user time (user + nice) of every CPU, from
-// /proc/stat.
-func machineUserTicks() int64 {
+// machineTicks reads the machine's user (with nice) and steal time from
+// /proc/stat. Steal is time the hypervisor ran something else while this
+// VM wanted a CPU: it slows every process here and no process's CPU shows it.
+func machineTicks() (user, steal int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
 	if len(f) < 3 || f[0] != "cpu" {
-		return 0
+		return 0, 0
 	}
 	u, _ := strconv.ParseInt(f[1], 10, 64)
 	n, _ := strconv.ParseInt(f[2], 10, 64)
-	return u + n
+	if len(f) > 8 {
+		steal, _ = strconv.ParseInt(f[8], 10, 64)
+	}
+	return u + n, steal
 }
 
 // clockTicks per second: USER_HZ, 100 on every Linux we run on.
@@ -275,10 +279,11 @@ const clockTicks = 100
 
 // cpuUse is CPU time over wall time, in % of one core: the server
 // subprocess, this process, and the user time of every other process on the
-// machine (other work that competes for the same cores and skews figures).
+// machine (other work that competes for the same cores and skews figures),
+// and the time the hypervisor stole from this VM's CPUs.
 type cpuUse struct {
-	server, client, others float64
-	ok                     bool
+	server, client, others, steal float64
+	ok                            bool
 }
 
 // cpuMeter measures CPU use over an interval.
@@ -286,11 +291,12 @@ type cpuMeter struct {
 	pid                    int
 	t0                     time.Time
 	srvU, srvS, cliU, cliS int64
-	machineUser            int64
+	machineUser, steal     int64
 }
 
 func meterCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, t0: time.Now(), machineUser: machineUserTicks()}
+	m := &cpuMeter{pid: pid, t0: time.Now()}
+	m.machineUser, m.steal = machineTicks()
 	m.cliU, m.cliS = procTicks(0)
 	if pid > 0 {
 		m.srvU, m.srvS = procTicks(pid)
@@ -312,6 +318,8 @@ func (m *cpuMeter) stop() cpuUse {
 		u.server = pct(su - m.srvU + ss - m.srvS)
 		ours += su - m.srvU
 	}
-	u.others = max(0, pct(machineUserTicks()-m.machineUser-ours))
+	user, steal := machineTicks()
+	u.others = max(0, pct(user-m.machineUser-ours))
+	u.steal = max(0, pct(steal-m.steal))
 	return u
 }

@@ -109,6 +109,7 @@ func fixedTime(ctx context.Context, conc int, dur time.Duration, maxOps int64, o
 type acc struct {
 	f                          *Figure
 	srv, cli, others, p50, p99 []float64
+	steal                      []float64
 	own                        []float64 // ownRate's samples
 	// gathering: done leaves the figure to takeTurns (see bench.accs);
 	// turn is the repetition its samples now belong to.
@@ -153,6 +154,7 @@ func (a *acc) sample(v float64, u cpuUse) {
 		a.srv = append(a.srv, u.server)
 		a.cli = append(a.cli, u.client)
 		a.others = append(a.others, u.others)
+		a.steal = append(a.steal, u.steal)
 	}
 }
 
@@ -222,7 +224,7 @@ func (a *acc) finish() *Figure {
 		return nil
 	}
 	a.f.Value = median(a.f.Samples)
-	a.f.ServerCPU, a.f.ClientCPU, a.f.OthersCPU = median(a.srv), median(a.cli), median(a.others)
+	a.f.ServerCPU, a.f.ClientCPU, a.f.OthersCPU, a.f.StealCPU = median(a.srv), median(a.cli), median(a.others), median(a.steal)
 	a.f.P50ms, a.f.P99ms = median(a.p50), median(a.p99)
 	if len(a.own) > 0 {
 		a.f.ClientOwn = median(a.own)

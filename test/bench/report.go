@@ -507,6 +507,10 @@ func printReport(w io.Writer, r *Results, took time.Duration) {
 		fmt.Fprintf(w, "WARNING: %d of %d figures were taken while other processes used ≥ %.0f%% of a core (median %.0f%%): rerun on a quiet machine.\n",
 			len(busy), all, busyOthers, median(busy))
 	}
+	if stolen := stolenFigures(r); len(stolen) > 0 {
+		fmt.Fprintf(w, "WARNING: the hypervisor took ≥ %.0f%% of a core from this VM during %d figures (%s): they were slowed by the host, not by what they measure.\n",
+			busyOthers, len(stolen), strings.Join(stolen, "; "))
+	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "note:", n)
 	}
@@ -556,6 +560,18 @@ func noteOf(f *Figure) string {
 // busyOthers is the CPU use by other processes (% of one core) above which
 // a figure is flagged as taken on a busy machine.
 const busyOthers = 15.0
+
+// stolenFigures names the figures taken while the hypervisor stole at
+// least busyOthers of a core, with how much.
+func stolenFigures(r *Results) []string {
+	var out []string
+	for _, f := range r.Figures {
+		if f.StealCPU >= busyOthers {
+			out = append(out, fmt.Sprintf("%s %s %.0f%%", f.Who, f.Name, f.StealCPU))
+		}
+	}
+	return out
+}
 
 func busyFigures(r *Results) (busy []float64, all int) {
 	for _, f := range r.Figures {

@@ -323,3 +323,20 @@ func TestRSSTargetHighestRepetition(t *testing.T) {
 	assert.Contains(t, v, "max VmRSS 210.0 MiB, VmHWM 170.0 MiB, the highest of 3 repetitions")
 	judged(t, "PASS", name, mem(figRSS, 150, 190, 160), mem(figHWM, 150, 199, 160))
 }
+
+// Figures taken while the hypervisor stole CPU from the VM are named in a
+// warning: they were slowed by the host.
+func TestStolenFiguresWarned(t *testing.T) {
+	slowed := &Figure{Who: whoGW, ID: figGetBig, Name: "S3 GET 1 GiB", Unit: "MB/s", Value: 1970, StealCPU: 42}
+	fine := &Figure{Who: whoPeer, ID: figGetBig, Name: "S3 GET 1 GiB", Unit: "MB/s", Value: 1052, StealCPU: 3}
+	r := &Results{Figures: []*Figure{slowed, fine}, Cores: 2}
+	judge(r)
+	var out strings.Builder
+	printReport(&out, r, time.Minute)
+	assert.Contains(t, out.String(), "WARNING: the hypervisor took ≥ 15% of a core from this VM during 1 figures (jcsgw S3 GET 1 GiB 42%)")
+
+	fine.StealCPU, slowed.StealCPU = 3, 14
+	out.Reset()
+	printReport(&out, r, time.Minute)
+	assert.NotContains(t, out.String(), "hypervisor")
+}

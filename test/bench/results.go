@@ -36,6 +36,10 @@ type Figure struct {
 	// meanwhile (% of one core; the machine has Results.Cores cores):
 	// anything well above 0 means the figure was taken on a busy machine.
 	OthersCPU float64 `json:"othersCPU,omitempty"`
+	// StealCPU is the CPU the hypervisor took from this VM meanwhile (% of
+	// one core): like OthersCPU, well above 0 means the figure was slowed
+	// by something outside the benchmark.
+	StealCPU float64 `json:"stealCPU,omitempty"`
 	// ClientOwn, for workloads one goroutine drives (a single large GET, a
 	// listing's paging), is the rate that goroutine's own CPU time allowed
 	// (ownCPU), median over the samples: no server could have gone faster
