@@ -33,10 +33,10 @@ func parseMeta(h http.Header, lim *gateway.Limits) (gateway.Meta, error) {
 	}
 	size := 0
 	for k, vs := range h {
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, metaPrefix) || len(lk) == len(metaPrefix) {
+		if len(k) <= len(metaPrefix) || !hasPrefixFold(k, metaPrefix) {
 			continue
 		}
+		lk := strings.ToLower(k)
 		if m.User == nil {
 			m.User = map[string]string{}
 		}
@@ -298,10 +298,19 @@ func tagSet(tags map[string]string) []tag {
 
 // checksumAlgorithms are the S3 additional checksums and their digest sizes.
 var checksumAlgorithms = []struct {
-	name string
-	size int
+	name   string
+	size   int
+	header string // canonical, as net/http keys it: looked up on every write
 }{
-	{"CRC32", 4}, {"CRC32C", 4}, {"CRC64NVME", 8}, {"SHA1", 20}, {"SHA256", 32},
+	{"CRC32", 4, "X-Amz-Checksum-Crc32"}, {"CRC32C", 4, "X-Amz-Checksum-Crc32c"},
+	{"CRC64NVME", 8, "X-Amz-Checksum-Crc64nvme"}, {"SHA1", 20, "X-Amz-Checksum-Sha1"},
+	{"SHA256", 32, "X-Amz-Checksum-Sha256"},
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case, for header names
+// without lowering a copy of each.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 const checksumHeaderPrefix = "x-amz-checksum-"
@@ -319,11 +328,11 @@ type requestChecksum struct {
 func parseChecksum(r *http.Request) (requestChecksum, error) {
 	var rc requestChecksum
 	for _, a := range checksumAlgorithms {
-		name := checksumHeaderPrefix + strings.ToLower(a.name)
-		v := r.Header.Get(name)
+		v := r.Header.Get(a.header)
 		if v == "" {
 			continue
 		}
+		name := strings.ToLower(a.header)
 		if rc.algo != "" {
 			return rc, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
@@ -370,7 +379,7 @@ func checkACL(h http.Header) error {
 		return errNotImplemented("Access control lists are not supported; only the canned ACL 'private' is accepted")
 	}
 	for k := range h {
-		if strings.HasPrefix(strings.ToLower(k), "x-amz-grant-") {
+		if hasPrefixFold(k, "x-amz-grant-") {
 			return errNotImplemented("Access control lists are not supported; only the canned ACL 'private' is accepted")
 		}
 	}

@@ -396,3 +396,13 @@ func TestS3ObjectHeaders(t *testing.T) {
 		t.Errorf("isoTime = %q", got)
 	}
 }
+
+// Each algorithm's header is looked up by its canonical name, which must be
+// the one net/http gives x-amz-checksum-<algorithm>.
+func TestChecksumHeaderNamesCanonical(t *testing.T) {
+	for _, a := range checksumAlgorithms {
+		if want := http.CanonicalHeaderKey(checksumHeaderPrefix + strings.ToLower(a.name)); a.header != want {
+			t.Errorf("%s: header %q, want %q", a.name, a.header, want)
+		}
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,7 +59,9 @@ func parseV4Authorization(h string) (*v4Auth, string) {
 	}
 	var cred, signed, sig string
 	var seenCred, seenSigned, seenSig bool
-	for _, part := range strings.Split(rest, ",") {
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		part = strings.TrimSpace(part)
 		k, val, ok := strings.Cut(part, "=")
 		if !ok {
@@ -104,13 +108,18 @@ func parseV4Authorization(h string) (*v4Auth, string) {
 // still parse; the scope components are validated for shape only (any region;
 // the service is checked by the caller).
 func (a *v4Auth) setCredential(cred string) string {
-	parts := strings.Split(cred, "/")
-	n := len(parts)
-	if n < 5 {
-		return "the credential is malformed; expected \"<access-key>/<date>/<region>/<service>/aws4_request\""
+	// The last four components, from the right; the access key is the rest.
+	var scope [4]string
+	rest := cred
+	for i := 3; i >= 0; i-- {
+		j := strings.LastIndexByte(rest, '/')
+		if j < 0 {
+			return "the credential is malformed; expected \"<access-key>/<date>/<region>/<service>/aws4_request\""
+		}
+		scope[i], rest = rest[j+1:], rest[:j]
 	}
-	a.accessKey = strings.Join(parts[:n-4], "/")
-	a.scopeDate, a.region, a.service = parts[n-4], parts[n-3], parts[n-2]
+	a.accessKey = rest
+	a.scopeDate, a.region, a.service = scope[0], scope[1], scope[2]
 	if a.accessKey == "" {
 		return "the credential is malformed; missing access key"
 	}
@@ -126,7 +135,7 @@ func (a *v4Auth) setCredential(cred string) string {
 	if a.service == "" || !isScopeToken(a.service) {
 		return "the credential is malformed; invalid service"
 	}
-	if parts[n-1] != scopeTerminal {
+	if scope[3] != scopeTerminal {
 		return "the credential is malformed; the scope must end with aws4_request"
 	}
 	return ""
@@ -191,7 +200,7 @@ func (a *v4Auth) setAmzDate(s string) (parsed, scopeMatches bool) {
 		return false, false
 	}
 	a.amzDate, a.t = s, t
-	return true, t.Format(scopeLayout) == a.scopeDate
+	return true, s[:len(scopeLayout)] == a.scopeDate // the layouts share the day's digits
 }
 
 // headerTime finds the request timestamp for header authentication:
@@ -223,15 +232,17 @@ func signingKey(secret, date, region, service string) []byte {
 // of a day with the same one, and deriving it is four HMACs.
 type signingKeys struct {
 	mu sync.Mutex
-	m  map[string][]byte
+	m  map[signingScope][]byte
 }
+
+type signingScope struct{ secret, date, region, service string }
 
 // maxSigningKeys bounds the cache; it is emptied when full, which costs
 // only a re-derivation per key.
 const maxSigningKeys = 1024
 
 func (c *signingKeys) get(secret, date, region, service string) []byte {
-	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	id := signingScope{secret, date, region, service}
 	c.mu.Lock()
 	k, ok := c.m[id]
 	c.mu.Unlock()
@@ -241,7 +252,7 @@ func (c *signingKeys) get(secret, date, region, service string) []byte {
 	k = signingKey(secret, date, region, service)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxSigningKeys {
-		c.m = make(map[string][]byte)
+		c.m = make(map[signingScope][]byte)
 	}
 	c.m[id] = k
 	c.mu.Unlock()
@@ -275,15 +286,22 @@ type v4Match struct {
 func (v *Verifier) verifyV4(r *http.Request, a *v4Auth, secret string, paths []string, query string, payloads []string) (v4Match, bool) {
 	key := v.keys.get(secret, a.scopeDate, a.region, a.service)
 	scope := a.scope()
-	for _, host := range hostCandidates(r) {
+	var crHex [2 * sha256.Size]byte
+	var stack [1024]byte // most canonical requests fit: no allocation for them
+	hosts, nhosts := hostCandidates(r)
+	for _, host := range hosts[:nhosts] {
 		headers := canonicalHeaders(r, a.signedHeaders, host)
 		for _, p := range paths {
 			for _, payload := range payloads {
-				cr := r.Method + "\n" + p + "\n" + query + "\n" + headers + "\n" + a.signedRaw + "\n" + payload
-				sts := algoV4 + "\n" + a.amzDate + "\n" + scope + "\n" + sha256Hex(cr)
-				sig := hmacSHA256(key, sts)
-				if hmac.Equal(sig, a.signature) {
-					return v4Match{key: key, seed: hex.EncodeToString(sig), payload: payload}, true
+				cr := stack[:0]
+				for _, s := range [...]string{r.Method, "\n", p, "\n", query, "\n", headers, "\n", a.signedRaw, "\n", payload} {
+					cr = append(cr, s...)
+				}
+				sum := sha256.Sum256(cr)
+				hex.Encode(crHex[:], sum[:])
+				sig := signV4(key, a.amzDate, scope, crHex[:])
+				if hmac.Equal(sig[:], a.signature) {
+					return v4Match{key: key, seed: hex.EncodeToString(sig[:]), payload: payload}, true
 				}
 			}
 		}
@@ -291,21 +309,64 @@ func (v *Verifier) verifyV4(r *http.Request, a *v4Auth, secret string, paths []s
 	return v4Match{}, false
 }
 
+// signV4 is HMAC-SHA256(key, string to sign) for a signing key, which is
+// always one SHA-256 long: written out over fixed buffers because
+// crypto/hmac allocates a keyed state per call, and every request signs.
+func signV4(key []byte, amzDate, scope string, crHex []byte) [sha256.Size]byte {
+	const block = 64
+	var buf [block + len(algoV4) + 1 + len(amzDateLayout) + 1 + 128 + 1 + 2*sha256.Size]byte
+	sts := len(algoV4) + 1 + len(amzDate) + 1 + len(scope) + 1 + len(crHex)
+	if len(key) > block || block+sts > len(buf) {
+		m := hmac.New(sha256.New, key)
+		for _, s := range [...]string{algoV4, "\n", amzDate, "\n", scope, "\n", string(crHex)} {
+			io.WriteString(m, s)
+		}
+		var out [sha256.Size]byte
+		m.Sum(out[:0])
+		return out
+	}
+	for i := range block {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		buf[i] = k ^ 0x36
+	}
+	n := block
+	n += copy(buf[n:], algoV4)
+	buf[n] = '\n'
+	n++
+	n += copy(buf[n:], amzDate)
+	buf[n] = '\n'
+	n++
+	n += copy(buf[n:], scope)
+	buf[n] = '\n'
+	n++
+	n += copy(buf[n:], crHex)
+	inner := sha256.Sum256(buf[:n])
+	for i := range block {
+		buf[i] ^= 0x36 ^ 0x5c
+	}
+	copy(buf[block:], inner[:])
+	return sha256.Sum256(buf[:block+sha256.Size])
+}
+
 // hostCandidates returns the Host as sent and, if it carries a default port,
 // the host without it: the AWS SDKs sign the host without :80/:443 even when
 // the URL spells the port out.
-func hostCandidates(r *http.Request) []string {
+func hostCandidates(r *http.Request) (hosts [3]string, n int) {
 	h := r.Host
 	if h == "" && r.URL != nil {
 		h = r.URL.Host
 	}
-	out := []string{h}
-	for _, p := range []string{":80", ":443"} {
+	hosts[0], n = h, 1
+	for _, p := range [...]string{":80", ":443"} {
 		if s, ok := strings.CutSuffix(h, p); ok && s != "" && !strings.HasSuffix(s, ":") {
-			out = append(out, s)
+			hosts[n] = s
+			n++
 		}
 	}
-	return out
+	return hosts, n
 }
 
 // canonicalHeaders builds the CanonicalHeaders block (each line ends in
@@ -333,11 +394,32 @@ func canonicalHeaders(r *http.Request, names []string, host string) string {
 				b.WriteString(strings.Join(r.TransferEncoding, ","))
 			}
 		default:
-			writeValues(&b, r.Header.Values(n))
+			writeValues(&b, headerValues(r.Header, n))
 		}
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// headerValues is h.Values(name) for a lowercase name, canonicalised on the
+// stack: every signed header is looked up this way on every request, and
+// textproto allocates the canonical form of each name it does not know.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	b := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	return h[string(b)]
 }
 
 func writeValues(b *strings.Builder, vs []string) {
@@ -380,19 +462,15 @@ func collapseSpaces(s string) string {
 // copy sources) to it. X-Amz-Content-Sha256 and X-Amz-Date are covered by the
 // string to sign itself when they are used.
 func unsignedAmzHeader(r *http.Request, signed []string) string {
-	set := make(map[string]bool, len(signed))
-	for _, s := range signed {
-		set[s] = true
-	}
 	for name := range r.Header {
-		ln := strings.ToLower(name)
-		if !strings.HasPrefix(ln, "x-amz-") || set[ln] {
+		if len(name) < len("x-amz-") || !strings.EqualFold(name[:len("x-amz-")], "x-amz-") {
 			continue
 		}
-		if ln == "x-amz-content-sha256" || ln == "x-amz-date" {
+		if strings.EqualFold(name, "x-amz-content-sha256") || strings.EqualFold(name, "x-amz-date") ||
+			slices.ContainsFunc(signed, func(s string) bool { return strings.EqualFold(s, name) }) {
 			continue
 		}
-		return ln
+		return strings.ToLower(name)
 	}
 	return ""
 }
@@ -453,6 +531,9 @@ func hasQuery(params []queryParam, keys ...string) bool {
 // canonicalQuery encodes every parameter except skip with the AWS rules and
 // sorts by encoded key, then encoded value.
 func canonicalQuery(params []queryParam, skip string) string {
+	if len(params) == 0 {
+		return ""
+	}
 	type kv struct{ k, v string }
 	list := make([]kv, 0, len(params))
 	for _, p := range params {
@@ -479,11 +560,27 @@ func canonicalQuery(params []queryParam, skip string) string {
 	return b.String()
 }
 
+func needsURIEncode(s string, encodeSlash bool) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~':
+		case c == '/' && !encodeSlash:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // uriEncode is the AWS UriEncode: every byte except the unreserved set
 // A-Z a-z 0-9 - _ . ~ is percent-encoded with upper-case hex; '/' is kept
 // when encodeSlash is false (paths).
 func uriEncode(s string, encodeSlash bool) string {
 	const hexdig = "0123456789ABCDEF"
+	if !needsURIEncode(s, encodeSlash) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -544,7 +641,7 @@ func rawPath(r *http.Request) string {
 func s3Paths(r *http.Request) []string {
 	raw := rawPath(r)
 	out := []string{raw}
-	if r.URL != nil && r.URL.Path != "" && !strings.Contains(strings.ToUpper(raw), "%2F") {
+	if r.URL != nil && r.URL.Path != "" && !containsFold(raw, "%2F") {
 		out = appendUnique(out, uriEncode(r.URL.Path, false))
 	}
 	return out
@@ -553,6 +650,15 @@ func s3Paths(r *http.Request) []string {
 // jcsPaths adds the doubly encoded forms: SigV4 for services other than S3
 // encodes the (already encoded) path again, which is what the SDK signer does
 // by default.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
 func jcsPaths(r *http.Request) []string {
 	single := s3Paths(r)
 	out := append([]string(nil), single...)
