@@ -87,14 +87,14 @@ func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.View(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+	return b.db.View(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.Update(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+	return b.db.Update(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 func (b *Bolt) Batch(ctx context.Context, fn func(Tx) error) error {
@@ -119,10 +119,28 @@ func (b *Bolt) Size() int64 {
 
 func (b *Bolt) Close() error { return b.db.Close() }
 
-type boltTx struct{ tx *bolt.Tx }
+// boltTx remembers the tables it has opened: bbolt caches them itself only
+// in write transactions, and a read-only one otherwise seeks the root and
+// allocates a Bucket for every Get (a small GET makes four or five).
+type boltTx struct {
+	tx     *bolt.Tx
+	opened [6]openedTable
+	next   int
+}
 
-func (t boltTx) bucket(table string, create bool) (*bolt.Bucket, error) {
+type openedTable struct {
+	name string
+	b    *bolt.Bucket
+}
+
+func (t *boltTx) bucket(table string, create bool) (*bolt.Bucket, error) {
+	for i := range t.opened {
+		if o := &t.opened[i]; o.b != nil && o.name == table {
+			return o.b, nil
+		}
+	}
 	if b := t.tx.Bucket([]byte(table)); b != nil {
+		t.remember(table, b)
 		return b, nil
 	}
 	if !create || !t.tx.Writable() {
@@ -132,10 +150,18 @@ func (t boltTx) bucket(table string, create bool) (*bolt.Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: create table %s: %w", table, err)
 	}
+	t.remember(table, b)
 	return b, nil
 }
 
-func (t boltTx) Get(table string, key []byte) []byte {
+// remember keeps the last few tables opened, round robin. Only tables that
+// exist are kept: one missing now may be created later in the transaction.
+func (t *boltTx) remember(table string, b *bolt.Bucket) {
+	t.opened[t.next] = openedTable{table, b}
+	t.next = (t.next + 1) % len(t.opened)
+}
+
+func (t *boltTx) Get(table string, key []byte) []byte {
 	b, _ := t.bucket(table, false)
 	if b == nil {
 		return nil
@@ -143,7 +169,7 @@ func (t boltTx) Get(table string, key []byte) []byte {
 	return b.Get(key)
 }
 
-func (t boltTx) Put(table string, key, value []byte) error {
+func (t *boltTx) Put(table string, key, value []byte) error {
 	b, err := t.bucket(table, true)
 	if err != nil {
 		return err
@@ -154,7 +180,7 @@ func (t boltTx) Put(table string, key, value []byte) error {
 	return b.Put(key, value)
 }
 
-func (t boltTx) Delete(table string, key []byte) error {
+func (t *boltTx) Delete(table string, key []byte) error {
 	b, _ := t.bucket(table, false)
 	if b == nil {
 		return nil
@@ -162,7 +188,7 @@ func (t boltTx) Delete(table string, key []byte) error {
 	return b.Delete(key)
 }
 
-func (t boltTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error {
+func (t *boltTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error {
 	b, _ := t.bucket(table, false)
 	if b == nil {
 		return nil
@@ -176,7 +202,7 @@ func (t boltTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error
 	return nil
 }
 
-func (t boltTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bool) error {
+func (t *boltTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bool) error {
 	b, _ := t.bucket(table, false)
 	if b == nil {
 		return nil
@@ -205,7 +231,7 @@ func (t boltTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bo
 // IDs stay below 2^31: real JCS clients decode them as int32.
 const maxID = 1<<31 - 1
 
-func (t boltTx) NextID(sequence string) (int64, error) {
+func (t *boltTx) NextID(sequence string) (int64, error) {
 	b, err := t.bucket("_seq_"+sequence, true)
 	if err != nil {
 		return 0, err

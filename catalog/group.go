@@ -160,5 +160,5 @@ func safeCall(fn func(Tx) error, tx *bolt.Tx) (err error) {
 			err = fmt.Errorf("catalog: panic in a batched transaction: %v", p)
 		}
 	}()
-	return fn(boltTx{tx})
+	return fn(&boltTx{tx: tx})
 }
