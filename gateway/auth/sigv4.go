@@ -413,8 +413,14 @@ func headerValues(h http.Header, name string) []string {
 	upper := true
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return h.Values(name) // textproto's rules for the unusual ones
 		}
 		b[i] = c
 		upper = c == '-'

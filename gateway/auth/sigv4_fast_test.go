@@ -30,7 +30,8 @@ func TestHeaderValuesAsHeaderGet(t *testing.T) {
 	h.Add("X-Amz-Meta-Two-Parts", "a")
 	h.Add("X-Amz-Meta-Two-Parts", "b")
 	h.Set("X-"+strings.Repeat("a", 70), "long")
-	for _, n := range []string{"x-amz-date", "content-md5", "x-amz-meta-two-parts", "x-" + strings.Repeat("a", 70), "missing", "host"} {
+	h.Set("X_under_score", "u")
+	for _, n := range []string{"x-amz-date", "content-md5", "x-amz-meta-two-parts", "x-" + strings.Repeat("a", 70), "missing", "host", "x_under_score"} {
 		require.Equal(t, h.Values(n), headerValues(h, n), n)
 	}
 }
