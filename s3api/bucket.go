@@ -18,7 +18,7 @@ func (rq *req) listBuckets() error {
 		return err
 	}
 	prefix := rq.q.Get("prefix")
-	res := listAllMyBucketsResult{Owner: rq.owner, Buckets: []bucketXML{}, Prefix: prefix}
+	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketXML{}, Prefix: prefix}
 	for _, b := range list {
 		if strings.HasPrefix(b.Name, prefix) {
 			res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: isoTime(b.CreateTime)})
@@ -91,7 +91,7 @@ func (rq *req) getACL() error {
 	if err := rq.mustExist(); err != nil {
 		return err
 	}
-	body := cannedACL(rq.owner)
+	body := cannedACL(rq.owner())
 	rq.writeRaw(http.StatusOK, []byte(body))
 	return nil
 }
@@ -184,7 +184,7 @@ func (rq *req) listObjectsV1() error {
 		encode: lq.encode, bucket: rq.bucket, prefix: lq.prefix, delimiter: lq.delimiter, maxKeys: lq.maxKeys,
 		marker: marker,
 	}
-	p.setOwner(rq.owner)
+	p.setOwner(rq.owner())
 	return rq.writeList(p, gateway.ListKeysInput{
 		Prefix: lq.prefix, Delimiter: lq.delimiter, After: marker, MaxKeys: lq.maxKeys,
 	})
@@ -207,7 +207,7 @@ func (rq *req) listObjectsV2() error {
 		token: token, startAfter: startAfter,
 	}
 	if rq.q.Get("fetch-owner") == "true" {
-		p.setOwner(rq.owner)
+		p.setOwner(rq.owner())
 	}
 	return rq.writeList(p, gateway.ListKeysInput{
 		Prefix: lq.prefix, Delimiter: lq.delimiter, After: after, MaxKeys: lq.maxKeys,

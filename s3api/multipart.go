@@ -242,7 +242,7 @@ func (rq *req) listUploads() error {
 	}
 	for _, u := range res.Uploads {
 		out.Uploads = append(out.Uploads, uploadXML{
-			Key: lq.enc(u.Key), UploadID: u.ID, Initiator: rq.owner, Owner: rq.owner,
+			Key: lq.enc(u.Key), UploadID: u.ID, Initiator: rq.owner(), Owner: rq.owner(),
 			StorageClass: "STANDARD", Initiated: isoTime(u.Initiated),
 			ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType,
 		})
@@ -271,7 +271,7 @@ func (rq *req) listParts() error {
 	out := listPartsResult{
 		Bucket: rq.bucket, Key: rq.key, UploadID: id, PartNumberMarker: marker,
 		NextPartNumberMarker: res.NextPartNumberMarker, MaxParts: maxParts, IsTruncated: res.IsTruncated,
-		Initiator: rq.owner, Owner: rq.owner, StorageClass: "STANDARD",
+		Initiator: rq.owner(), Owner: rq.owner(), StorageClass: "STANDARD",
 		ChecksumAlgorithm: res.Upload.ChecksumAlgorithm, ChecksumType: res.Upload.ChecksumType,
 		Parts: []partXML{},
 	}

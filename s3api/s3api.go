@@ -79,8 +79,8 @@ type req struct {
 	id     string
 	bucket string
 	key    string
-	vhost  bool // addressed virtual-host style
-	owner  owner
+	vhost  bool   // addressed virtual-host style
+	caller string // the access key that signed the request
 	info   *telemetry.Info
 }
 
@@ -111,7 +111,7 @@ func (rq *req) serve() error {
 	if id.Anonymous {
 		return errAccessDenied("Anonymous access is not allowed: sign the request")
 	}
-	rq.owner = ownerOf(id.AccessKey)
+	rq.caller = id.AccessKey
 	rq.info.User = id.AccessKey
 	// The gateway refuses this caller other users' buckets.
 	rq.r = rq.r.WithContext(gateway.WithCaller(rq.r.Context(), rq.api.svc.CallerOf(id.AccessKey)))
@@ -127,6 +127,10 @@ func (rq *req) serve() error {
 	}
 	return op(rq)
 }
+
+// owner is the caller as S3 names owners, made when a reply needs it: most
+// replies do not, and it is a hash.
+func (rq *req) owner() owner { return ownerOf(rq.caller) }
 
 // ownerOf is the canonical user of an access key: a stable 64-hex ID.
 func ownerOf(accessKey string) owner {

@@ -298,7 +298,7 @@ func installBody(r *http.Request, mode payloadMode, payload string, a *v4Auth, m
 			cfg.trailers = true
 		}
 		if cfg.signed {
-			cfg.key, cfg.amzDate, cfg.scope, cfg.seed = m.key, a.amzDate, a.scope(), m.seed
+			cfg.key, cfg.amzDate, cfg.scope, cfg.seed = m.key, a.amzDate, a.scope(), hex.EncodeToString(m.sig[:])
 		}
 		if cfg.trailers {
 			cfg.declared = declaredTrailers(r.Header)

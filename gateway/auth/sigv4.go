@@ -273,7 +273,7 @@ func sha256Hex(s string) string {
 // v4Match is the outcome of a successful SigV4 check.
 type v4Match struct {
 	key     []byte // signing key, needed to verify chunk signatures
-	seed    string // hex of the request signature, seeds the chunk chain
+	sig     [sha256.Size]byte // the request signature; its hex seeds the chunk chain
 	payload string // payload hash that made the signature match
 }
 
@@ -301,7 +301,7 @@ func (v *Verifier) verifyV4(r *http.Request, a *v4Auth, secret string, paths []s
 				hex.Encode(crHex[:], sum[:])
 				sig := signV4(key, a.amzDate, scope, crHex[:])
 				if hmac.Equal(sig[:], a.signature) {
-					return v4Match{key: key, seed: hex.EncodeToString(sig[:]), payload: payload}, true
+					return v4Match{key: key, sig: sig, payload: payload}, true
 				}
 			}
 		}
