@@ -272,9 +272,9 @@ func sha256Hex(s string) string {
 
 // v4Match is the outcome of a successful SigV4 check.
 type v4Match struct {
-	key     []byte // signing key, needed to verify chunk signatures
+	key     []byte            // signing key, needed to verify chunk signatures
 	sig     [sha256.Size]byte // the request signature; its hex seeds the chunk chain
-	payload string // payload hash that made the signature match
+	payload string            // payload hash that made the signature match
 }
 
 // verifyV4 recomputes the signature for every candidate canonical form and
