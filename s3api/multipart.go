@@ -240,9 +240,10 @@ func (rq *req) listUploads() error {
 	if res.IsTruncated {
 		out.NextKeyMarker, out.NextUploadIDMarker = lq.enc(res.NextKeyMarker), res.NextUploadIDMarker
 	}
+	own := rq.owner()
 	for _, u := range res.Uploads {
 		out.Uploads = append(out.Uploads, uploadXML{
-			Key: lq.enc(u.Key), UploadID: u.ID, Initiator: rq.owner(), Owner: rq.owner(),
+			Key: lq.enc(u.Key), UploadID: u.ID, Initiator: own, Owner: own,
 			StorageClass: "STANDARD", Initiated: isoTime(u.Initiated),
 			ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType,
 		})
@@ -268,10 +269,11 @@ func (rq *req) listParts() error {
 	if err != nil {
 		return err
 	}
+	own := rq.owner()
 	out := listPartsResult{
 		Bucket: rq.bucket, Key: rq.key, UploadID: id, PartNumberMarker: marker,
 		NextPartNumberMarker: res.NextPartNumberMarker, MaxParts: maxParts, IsTruncated: res.IsTruncated,
-		Initiator: rq.owner(), Owner: rq.owner(), StorageClass: "STANDARD",
+		Initiator: own, Owner: own, StorageClass: "STANDARD",
 		ChecksumAlgorithm: res.Upload.ChecksumAlgorithm, ChecksumType: res.Upload.ChecksumType,
 		Parts: []partXML{},
 	}

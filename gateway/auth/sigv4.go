@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -317,13 +316,7 @@ func signV4(key []byte, amzDate, scope string, crHex []byte) [sha256.Size]byte {
 	var buf [block + len(algoV4) + 1 + len(amzDateLayout) + 1 + 128 + 1 + 2*sha256.Size]byte
 	sts := len(algoV4) + 1 + len(amzDate) + 1 + len(scope) + 1 + len(crHex)
 	if len(key) > block || block+sts > len(buf) {
-		m := hmac.New(sha256.New, key)
-		for _, s := range [...]string{algoV4, "\n", amzDate, "\n", scope, "\n", string(crHex)} {
-			io.WriteString(m, s)
-		}
-		var out [sha256.Size]byte
-		m.Sum(out[:0])
-		return out
+		return [sha256.Size]byte(hmacSHA256(key, algoV4+"\n"+amzDate+"\n"+scope+"\n"+string(crHex)))
 	}
 	for i := range block {
 		var k byte
