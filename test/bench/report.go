@@ -256,10 +256,10 @@ func pairRatios(f, pf *Figure) string {
 // own work in jcsgw's very samples could not go at 2× the peer (ownBound:
 // a single large GET, a listing); or the same client, against a handler
 // that stores nothing, could not itself reach twice the peer's rate (limit
-// e, measured); or driving
-// twice the peer's rate would take more than every core: the client's CPU
-// per operation, measured against jcsgw, plus the least a server spends
-// per operation (that handler's, measured), times that rate.
+// e, measured); or driving twice the peer's rate would take more than every
+// core: the client's CPU per operation, measured against jcsgw, plus the
+// least a server spends per operation (that handler's, measured), times
+// that rate.
 func peerBound(r *Results, f, pf *Figure) string {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
 		return ""
