@@ -36,6 +36,8 @@ type server struct {
 	ak, sk string
 	s3     *s3.Client
 	pid    int // the server's process for CPU readings; 0 = it runs in this process
+	// files: the (d) handler serving files, a ceiling for small reads.
+	files bool
 	// seeder creates many 0-byte keys fast, for the listing workloads.
 	seeder seeder
 	// recover, if set, gives a fresh server after a failed workload (a

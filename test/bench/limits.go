@@ -30,6 +30,10 @@ const (
 	limHTTPGetPlain = "c.get.plain"
 	limHTTPPutMid   = "c.put.mid8"
 	limHTTPGetMid   = "c.get.mid8"
+	// The (d) handler serving its 4 KiB files back (ServeContent), taken
+	// in turns with the servers' small GETs and HEADs.
+	limFileGet4K  = "d.get4k"
+	limFileHead4K = "d.head4k"
 )
 
 // runLimits measures what the machine allows: (a) disk, (b) hashing,
@@ -149,7 +153,7 @@ func (b *bench) limitHash(ctx context.Context, _ string) error {
 }
 
 // fileServer is the minimal Go HTTP handler of limits (c) and (d): PUT
-// streams the body to a new file and fsyncs it, GET serves it with
+// streams the body to a new file and fsyncs it, GET and HEAD serve it with
 // http.ServeContent, DELETE removes it. It runs in a process of its own
 // (fileFlag), as every server the bench measures does: in the client's
 // process, hand-offs between client and handler are cheaper than any
@@ -194,7 +198,7 @@ func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	case http.MethodGet:
+	case http.MethodGet, http.MethodHead:
 		f, err := os.Open(path)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
@@ -206,6 +210,9 @@ func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		// Named, as S3 names it: without a type ServeContent reads the
+		// first 512 bytes to sniff one, and seeks back, on every request.
+		w.Header().Set("Content-Type", "application/octet-stream")
 		http.ServeContent(w, r, name, st.ModTime(), f)
 	case http.MethodDelete:
 		os.Remove(path)

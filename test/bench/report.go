@@ -40,7 +40,19 @@ func limitFor(r *Results, id string) (string, float64, bool) {
 	case figGetBig, figV1Get:
 		v, ok := r.value(whoLimit, limHTTPGet)
 		return "c-GET", v, ok
-	case figPutSmall, figGetSmall, figHeadSmall, figDelSmall:
+	case figGetSmall:
+		if v, ok := r.value(whoLimit, limFileGet4K); ok {
+			return "d-GET", v, ok
+		}
+		v, ok := r.value(whoLimit, limHTTP4K)
+		return "d", v, ok
+	case figHeadSmall:
+		if v, ok := r.value(whoLimit, limFileHead4K); ok {
+			return "d-HEAD", v, ok
+		}
+		v, ok := r.value(whoLimit, limHTTP4K)
+		return "d", v, ok
+	case figPutSmall, figDelSmall:
 		v, ok := r.value(whoLimit, limHTTP4K)
 		return "d", v, ok
 	case figListFlat, figListDelim:
@@ -339,17 +351,20 @@ func perUnit(pctPerRate float64, unit string) string {
 
 // ceilingBound says why want is out of any server's reach for figure f: the
 // same client, doing the same against a handler that does less than any
-// server can (ceilingFor), did not reach it. A ceiling jcsgw itself went
-// past was taken in a slower phase of the machine (limits run minutes
-// before the workloads), or is no ceiling: it proves nothing, and gives "".
+// server can (ceilingsFor, the lowest that applies), did not reach it. A
+// ceiling jcsgw itself went past was taken in a slower phase of the machine
+// (limits run minutes before the workloads), or is no ceiling: it proves
+// nothing, and the next one is tried.
 func ceilingBound(r *Results, f *Figure, want float64, what string) bounded {
-	id, against := ceilingFor(f.ID)
-	c, ok := r.value(whoLimit, id)
-	if !ok || c <= 0 || want <= c || f.Value > c {
-		return bounded{}
+	for _, ce := range ceilingsFor(f.ID) {
+		c, ok := r.value(whoLimit, ce[0])
+		if !ok || c <= 0 || want <= c || f.Value > c {
+			continue
+		}
+		return bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
+			ce[1], fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))}
 	}
-	return bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
-		against, fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))}
+	return bounded{}
 }
 
 // bounded is a measured bound that puts a target out of jcsgw's reach: why

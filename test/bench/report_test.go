@@ -372,3 +372,24 @@ func TestStolenFiguresWarned(t *testing.T) {
 	printReport(&out, r, time.Minute)
 	assert.NotContains(t, out.String(), "hypervisor")
 }
+
+// TestSmallGetBoundByFileHandler: the (d) handler serving the files it
+// wrote is the lower ceiling of a small GET; where jcsgw went past it, it
+// proves nothing and the handler that stores nothing (limit e) is tried.
+func TestSmallGetBoundByFileHandler(t *testing.T) {
+	const getPut = "4 KiB GET ≥ 3× 4 KiB PUT"
+	gw, put := fig(whoGW, figGetSmall, 5656), fig(whoGW, figPutSmall, 2406)
+	null, files := fig(whoLimit, ceilGetSmall, 7272), fig(whoLimit, limFileGet4K, 6500)
+	v := judged(t, "BOUND", getPut, gw, put, null, files)
+	assert.Contains(t, v, "the minimal file handler serving 4 KiB files it wrote (limit d) reached only 6500 ops/s < 3× PUT = 7218 ops/s")
+
+	// jcsgw above the file handler's take: that take proves nothing, and
+	// limit (e) leaves 3× the PUT within reach.
+	judged(t, "FAIL", getPut, fig(whoGW, figGetSmall, 6600), put, null, files)
+
+	// Shown against the file handler's GET in the table.
+	r := &Results{Figures: []*Figure{gw, put, null, files}, Cores: 2}
+	judge(r)
+	assert.Equal(t, "d-GET", gw.Limit)
+	assert.InDelta(t, 5656.0/6500, gw.VsLimit, 1e-9)
+}

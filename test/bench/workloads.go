@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +83,10 @@ func (b *bench) runServers(ctx context.Context) {
 		defer stop() // stop may run twice: it waits once
 		servers, stopNull = append(servers, null), stop
 	}
+	if files, stop := b.filesForTurns(ctx); files != nil {
+		defer stop()
+		servers = append(servers, files)
+	}
 	if gw != nil {
 		servers = append(servers, &gw.server)
 	}
@@ -92,7 +98,7 @@ func (b *bench) runServers(ctx context.Context) {
 		{{name: "v1/single", fn: b.v1Single, only: whoGW}, {name: "s3/single", fn: b.s3Single}},
 		{{name: "s3/concurrent", fn: b.s3Concurrent}},
 		{{name: "s3/multipart", fn: b.s3Multipart}},
-		{{name: "s3/small", fn: b.s3Small, limit: true}},
+		{{name: "s3/small", fn: b.s3Small, limit: true}, {name: "s3/small", fn: b.fileSmall, files: true}},
 	})
 	// The listing keys: the servers take turns at the timed S3 PUTs that
 	// make the first ones, then each makes the rest through its fast
@@ -131,6 +137,26 @@ func (b *bench) nullForTurns(ctx context.Context) (*server, func()) {
 	return s, stop
 }
 
+// filesForTurns starts the (d) handler over a directory of its own for its
+// turns at the small GETs and HEADs, when limit (d) is measured; nil if it
+// is not or cannot start.
+func (b *bench) filesForTurns(ctx context.Context) (*server, func()) {
+	if !b.want("limits/http4k") || !b.want("jcsgw/s3/small") || ctx.Err() != nil {
+		return nil, nil
+	}
+	dir := filepath.Join(b.root, "files-turns")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.res.fail(whoLimit, "limits/http4k (in turns)", err)
+		return nil, nil
+	}
+	p, err := startFileServer(dir)
+	if err != nil {
+		b.res.fail(whoLimit, "limits/http4k (in turns)", err)
+		return nil, nil
+	}
+	return &server{who: whoLimit, files: true, url: p.url, pid: p.pid, s3: newS3(p.url, "limit", "limit")}, p.stop
+}
+
 // workload is one workload, run against any server or only one.
 type workload struct {
 	name string
@@ -140,6 +166,9 @@ type workload struct {
 	// too, so that the ceiling that bounds the servers' figures is taken
 	// in their minutes.
 	limit bool
+	// files: the workload runs on the (d) handler's turn only, and the
+	// others never do.
+	files bool
 }
 
 // takeTurns runs each group's repetitions on the servers in turn
@@ -171,7 +200,7 @@ func (b *bench) takeTurns(ctx context.Context, servers []*server, groups [][]wor
 		var turns []turn
 		for _, w := range group {
 			for _, s := range servers {
-				if s.who == whoLimit && !w.limit {
+				if (s.who == whoLimit && !w.limit && !w.files) || s.files != w.files {
 					continue
 				}
 				if w.only == "" || w.only == s.who {
@@ -464,5 +493,61 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	for _, a := range []*acc{put, get, head, del} {
 		a.done(b.res)
 	}
+	return nil
+}
+
+// fileSmall is the small-object turn of the (d) handler: it writes 4 KiB
+// files through the same client (unmeasured: limit (d) is that), then serves
+// them back, GETs and then HEADs for the fixed time each, as the servers'
+// turns do. A server's small GET reads an object it stored; this handler
+// does only that, with the standard library: no authentication, no
+// catalog, no log. What it reaches, no such server can pass here.
+func (b *bench) fileSmall(ctx context.Context, s *server) error {
+	size, conc, dur := b.cfg.Small, b.cfg.Conc, b.cfg.FixedTime
+	label := fmt.Sprintf(" (ServeContent) %s ×%d (aws-sdk client)", sizeLabel(size), conc)
+	get := b.newAcc(whoLimit, limFileGet4K, "(d) minimal handler GET"+label, "ops/s")
+	head := b.newAcc(whoLimit, limFileHead4K, "(d) minimal handler HEAD"+label, "ops/s")
+	const bucket = "files"
+	for rep := range b.repetitions(get, head) {
+		var mu sync.Mutex
+		var all []string
+		_, err := fixedTime(ctx, conc, min(dur/2, time.Second), 1_000_000, func(ctx context.Context, w, i int) error {
+			k := fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i)
+			if err := s.put(ctx, bucket, k, newBody(nextSeed(), size), size); err != nil {
+				return err
+			}
+			mu.Lock()
+			all = append(all, k)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(all) == 0 {
+			return errors.New("no file was written")
+		}
+		for _, ph := range []struct {
+			a  *acc
+			op func(context.Context, string) error
+		}{
+			{get, func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
+			{head, func(ctx context.Context, k string) error { return s.head(ctx, bucket, k) }},
+		} {
+			m := s.meter()
+			r, err := fixedTime(ctx, conc, dur, 2_000_000, func(ctx context.Context, _, _ int) error {
+				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+				defer cancel()
+				return ph.op(rctx, all[rand.IntN(len(all))])
+			})
+			if err != nil {
+				return err
+			}
+			ph.a.sample(r.rate(), m.stop())
+			ph.a.latency(r.lats)
+		}
+	}
+	get.done(b.res)
+	head.done(b.res)
 	return nil
 }
