@@ -301,11 +301,12 @@ func (b *bench) inTurns(a *acc) {
 	*prev = *f
 }
 
-// againCeiling takes limit (e) a second time, after both servers ran: the
-// machine's speed drifts by a third over minutes, and a ceiling taken in a
-// slower phase than a server's figure proves nothing about it (one run had
-// jcsgw's 4 KiB GET at 7368 ops/s above its 5665). The higher of the two
-// takes counts, so a bound it supports holds in both phases.
+// againCeiling takes limit (e) after both servers ran, where the turns did
+// not take it: the machine's speed drifts by a third over minutes, and a
+// ceiling taken in a slower phase than a server's figure proves nothing
+// about it (one run had jcsgw's 4 KiB GET at 7368 ops/s above its 5665).
+// Of a take before and one after, the higher counts, so a bound it
+// supports holds in both phases.
 func (b *bench) againCeiling(ctx context.Context) {
 	if !b.want("limits/ceiling") || ctx.Err() != nil || b.ceilingsInTurns() {
 		return
@@ -319,7 +320,8 @@ func (b *bench) againCeiling(ctx context.Context) {
 
 // ceilingsInTurns tells whether every limit (e) figure was taken in turns
 // with the servers: then a take after them would only be a note (the take
-// in turns counts), for about a minute of the run's ten.
+// in turns counts), for about a minute of the run's ten. Otherwise (a turn
+// failed, or -only left them out) they are taken after the servers.
 func (b *bench) ceilingsInTurns() bool {
 	for _, id := range ceilingIDs {
 		if f := b.res.get(whoLimit, id); f == nil || !f.Turns {

@@ -54,6 +54,13 @@ func (b *bench) runLimits(ctx context.Context) {
 		if !b.want(st.name) || ctx.Err() != nil {
 			continue
 		}
+		if st.name == "limits/ceiling" && b.want("jcsgw/s3/small") && b.want("jcsgw/s3/list") {
+			// Taken in turns with the servers, the take that counts; a
+			// take apart beforehand was only a note, for a minute of the
+			// run's ten. Should the turns fail, it is taken after them.
+			logf("== %s: in turns with the servers", st.name)
+			continue
+		}
 		logf("== %s", st.name)
 		dir, err := os.MkdirTemp(b.root, "limit-")
 		if err == nil {
