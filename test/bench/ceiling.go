@@ -168,7 +168,7 @@ func cannedPages(keys int) [][]byte {
 // limitCeiling: (e) the small-object workloads, same client, same
 // concurrency and time, and the paging of a listing as large as the
 // listing workloads', against nullHandler in a subprocess. It decides
-// whether a target is within any server's reach (ceilingBound): 2×
+// whether a target is within any server's reach (ceilingBounds): 2×
 // gofakes3, 3× the PUT rate, 100,000 keys/s; only the listings show their
 // ratio to it.
 func (b *bench) limitCeiling(ctx context.Context, _ string) error {

@@ -97,18 +97,22 @@ func judge(r *Results) {
 	add := func(name string, pass bool, format string, args ...any) {
 		r.Targets = append(r.Targets, Target{Name: name, Pass: pass, Detail: fmt.Sprintf(format, args...)})
 	}
-	// judgeBounded is a target a measured bound may put out of reach: BOUND
-	// only where jcsgw sits at that bound, as the issue exempts figures
-	// that "sit at a limit"; a figure far below it fails, and says so.
-	judgeBounded := func(name string, pass bool, detail string, b bounded) {
-		switch {
-		case pass || b.why == "":
+	// judgeBounded is a target measured bounds may put out of reach: BOUND
+	// only where jcsgw sits at one of them, as the issue exempts figures
+	// that "sit at a limit"; a figure far below every one fails, and says
+	// so of the first.
+	judgeBounded := func(name string, pass bool, detail string, bs []bounded) {
+		if pass || len(bs) == 0 {
 			add(name, pass, "%s", detail)
-		case b.holds():
-			r.Targets = append(r.Targets, Target{Name: name, Bound: true, Detail: detail + "; " + b.why})
-		default:
-			add(name, false, "%s; %s", detail, b.notAt())
+			return
 		}
+		for _, b := range bs {
+			if b.holds() {
+				r.Targets = append(r.Targets, Target{Name: name, Bound: true, Detail: detail + "; " + b.why})
+				return
+			}
+		}
+		add(name, false, "%s; %s", detail, bs[0].notAt())
 	}
 	skip := func(name, why string) {
 		r.Targets = append(r.Targets, Target{Name: name, Skipped: true, Detail: why})
@@ -134,7 +138,7 @@ func judge(r *Results) {
 	const getPut = "4 KiB GET ≥ 3× 4 KiB PUT"
 	if g, p := r.get(whoGW, figGetSmall), r.get(whoGW, figPutSmall); g != nil && p != nil && p.Value > 0 {
 		detail := fmt.Sprintf("GET %s / PUT %s = %s", fmtValue(g), fmtValue(p), ratio(g.Value/p.Value))
-		judgeBounded(getPut, g.Value >= 3*p.Value, detail, ceilingBound(r, g, 3*p.Value, "3× PUT"))
+		judgeBounded(getPut, g.Value >= 3*p.Value, detail, ceilingBounds(r, g, 3*p.Value, "3× PUT"))
 	} else {
 		skip(getPut, "no 4 KiB GET or PUT figure")
 	}
@@ -153,7 +157,7 @@ func judge(r *Results) {
 			detail = fmt.Sprintf("%s: jcsgw %s vs gofakes3 %s (medians: %s); turn by turn %s: median %s",
 				f.Name, fmtValue(f), fmtValue(pf), ratio(f.VsPeerOfMedians), pairRatios(f, pf), ratio(f.VsPeer))
 		}
-		judgeBounded(vsPeer, f.VsPeer >= 2, detail, peerBound(r, f, pf))
+		judgeBounded(vsPeer, f.VsPeer >= 2, detail, peerBounds(r, f, pf))
 	}
 	if !judged {
 		skip(vsPeer, "no pair of jcsgw and gofakes3 figures")
@@ -165,11 +169,8 @@ func judge(r *Results) {
 		if f := r.get(whoGW, id); f != nil {
 			judged = true
 			detail := fmt.Sprintf("%s: %s", f.Name, fmtValue(f))
-			b := ownBound(f, 100_000, "the target")
-			if b.why == "" {
-				b = ceilingBound(r, f, 100_000, "the target")
-			}
-			judgeBounded(listing, f.Value >= 100_000, detail, b)
+			bs := append(ownBound(f, 100_000, "the target"), ceilingBounds(r, f, 100_000, "the target")...)
+			judgeBounded(listing, f.Value >= 100_000, detail, bs)
 		}
 	}
 	if !judged {
@@ -260,8 +261,8 @@ func pairRatios(f, pf *Figure) string {
 	return strings.Join(parts, " ")
 }
 
-// peerBound says why 2× the peer's figure is out of any server's reach on
-// this machine, or "" if it is not shown to be: both servers sit at a limit
+// peerBounds say why 2× the peer's figure is out of any server's reach on
+// this machine, none if it is not shown to be: both servers sit at a limit
 // that holds them both (≥ 0.8× it), as the issue exempts; or the client's
 // own work in jcsgw's very samples could not go at 2× the peer (ownBound:
 // a single large GET, a listing); or the same client, against a handler
@@ -270,21 +271,18 @@ func pairRatios(f, pf *Figure) string {
 // core: the client's CPU per operation, measured against jcsgw, plus the
 // least a server spends per operation (that handler's, measured), times
 // that rate.
-func peerBound(r *Results, f, pf *Figure) bounded {
+func peerBounds(r *Results, f, pf *Figure) []bounded {
 	if f.LowerBetter || pf == nil || pf.Value <= 0 {
-		return bounded{}
+		return nil
 	}
+	var bs []bounded
 	if name, lv, ok := limitFor(r, f.ID); ok && lv > 0 && limitHoldsBoth(f.ID) && f.Value >= atLimit*lv && pf.Value >= atLimit*lv {
-		return bounded{f: f, at: lv, why: fmt.Sprintf("both at the limit: jcsgw %s and gofakes3 %s of %s", ratio(f.Value/lv), ratio(pf.Value/lv), name)}
+		bs = append(bs, bounded{f: f, at: lv, why: fmt.Sprintf("both at the limit: jcsgw %s and gofakes3 %s of %s", ratio(f.Value/lv), ratio(pf.Value/lv), name)})
 	}
-	if b := ownBound(f, 2*pf.Value, "2× gofakes3"); b.why != "" {
-		return b
-	}
-	if b := ceilingBound(r, f, 2*pf.Value, "2× gofakes3"); b.why != "" {
-		return b
-	}
+	bs = append(bs, ownBound(f, 2*pf.Value, "2× gofakes3")...)
+	bs = append(bs, ceilingBounds(r, f, 2*pf.Value, "2× gofakes3")...)
 	if f.ClientCPU <= 0 || f.Unit == "MiB" {
-		return bounded{}
+		return bs
 	}
 	// CPU per unit of rate, in % of a core: the client's, as measured
 	// against jcsgw, and the least any server spends, as measured of the
@@ -294,11 +292,11 @@ func peerBound(r *Results, f, pf *Figure) bounded {
 	server, least := leastServerCost(r, f)
 	ceiling := cores / (f.ClientCPU/f.Value + server)
 	if 2*pf.Value > ceiling {
-		return bounded{f: f, at: ceiling, why: fmt.Sprintf("out of reach: the client used %.0f%% CPU at jcsgw's %s (%s)%s, so %d cores carry at most %s < 2× gofakes3 = %s",
+		bs = append(bs, bounded{f: f, at: ceiling, why: fmt.Sprintf("out of reach: the client used %.0f%% CPU at jcsgw's %s (%s)%s, so %d cores carry at most %s < 2× gofakes3 = %s",
 			f.ClientCPU, fmtValue(f), perUnit(f.ClientCPU/f.Value, f.Unit), least, n,
-			fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))}
+			fmtValue(&Figure{Value: ceiling, Unit: f.Unit}), fmtValue(&Figure{Value: 2 * pf.Value, Unit: f.Unit}))})
 	}
-	return bounded{}
+	return bs
 }
 
 // leastServerCost is the least CPU (% of a core per unit of rate) a server
@@ -349,22 +347,22 @@ func perUnit(pctPerRate float64, unit string) string {
 	return fmt.Sprintf("%.0f µs of CPU per %s", secs*1e6, strings.TrimSuffix(strings.TrimSuffix(unit, "/s"), "s"))
 }
 
-// ceilingBound says why want is out of any server's reach for figure f: the
+// ceilingBounds say why want is out of any server's reach for figure f: the
 // same client, doing the same against a handler that does less than any
-// server can (ceilingsFor, the lowest that applies), did not reach it. A
-// ceiling jcsgw itself went past was taken in a slower phase of the machine
-// (limits run minutes before the workloads), or is no ceiling: it proves
-// nothing, and the next one is tried.
-func ceilingBound(r *Results, f *Figure, want float64, what string) bounded {
+// server can (ceilingsFor, lowest first), did not reach it. A ceiling jcsgw
+// itself went past was taken in a slower phase of the machine, or is no
+// ceiling: it proves nothing, and is left out.
+func ceilingBounds(r *Results, f *Figure, want float64, what string) []bounded {
+	var bs []bounded
 	for _, ce := range ceilingsFor(f.ID) {
 		c, ok := r.value(whoLimit, ce[0])
 		if !ok || c <= 0 || want <= c || f.Value > c {
 			continue
 		}
-		return bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
-			ce[1], fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))}
+		bs = append(bs, bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
+			ce[1], fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))})
 	}
-	return bounded{}
+	return bs
 }
 
 // bounded is a measured bound that puts a target out of jcsgw's reach: why
@@ -411,12 +409,12 @@ func limitHoldsBoth(id string) bool {
 // listing's paging, is one goroutine's sequential work) spent so much CPU
 // of its own that it could not have gone at want whatever the server did
 // (ownCPU). Unlike a ceiling taken apart, this one shares f's moments.
-func ownBound(f *Figure, want float64, what string) bounded {
+func ownBound(f *Figure, want float64, what string) []bounded {
 	if f.ClientOwn <= 0 || want <= f.ClientOwn {
-		return bounded{}
+		return nil
 	}
-	return bounded{f: f, at: f.ClientOwn, why: fmt.Sprintf("out of reach: in these very samples the client's own work (the CPU time of the one goroutine that drove them: %s) allowed at most %s < %s = %s",
-		ownWork(f), fmtValue(&Figure{Value: f.ClientOwn, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))}
+	return []bounded{{f: f, at: f.ClientOwn, why: fmt.Sprintf("out of reach: in these very samples the client's own work (the CPU time of the one goroutine that drove them: %s) allowed at most %s < %s = %s",
+		ownWork(f), fmtValue(&Figure{Value: f.ClientOwn, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))}}
 }
 
 // ownWork says what the driving goroutine's CPU went to, and how much per unit.

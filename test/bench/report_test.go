@@ -393,3 +393,20 @@ func TestSmallGetBoundByFileHandler(t *testing.T) {
 	assert.Equal(t, "d-GET", gw.Limit)
 	assert.InDelta(t, 5656.0/6500, gw.VsLimit, 1e-9)
 }
+
+// TestListingBoundByEither: the client's own work in jcsgw's samples and
+// the canned listing both put 100,000 keys/s out of reach; jcsgw sits well
+// below the first (0.78×) but at the second (0.88×): BOUND by the second.
+func TestListingBoundByEither(t *testing.T) {
+	const name = "listing ≥ 100,000 keys/s"
+	gw := fig(whoGW, figListFlat, 50177)
+	gw.ClientOwn = 64263
+	v := judged(t, "BOUND", name, gw, fig(whoLimit, ceilList, 56606))
+	assert.Contains(t, v, "a handler that stores nothing (limit e) paging canned pages of such keys reached only 56606 keys/s")
+
+	// Far below both: FAIL, naming the first.
+	gw = fig(whoGW, figListFlat, 40000)
+	gw.ClientOwn = 64263
+	v = judged(t, "FAIL", name, gw, fig(whoLimit, ceilList, 56606))
+	assert.Contains(t, v, "allowed at most 64263 keys/s < the target = 100000 keys/s; but jcsgw reached only 0.62× of that bound")
+}
