@@ -410,3 +410,13 @@ func TestListingBoundByEither(t *testing.T) {
 	v = judged(t, "FAIL", name, gw, fig(whoLimit, ceilList, 56606))
 	assert.Contains(t, v, "allowed at most 64263 keys/s < the target = 100000 keys/s; but jcsgw reached only 0.62× of that bound")
 }
+
+// TestPeerAboveCeiling: a ceiling gofakes3 went past in the same turns is
+// no ceiling, whatever jcsgw did.
+func TestPeerAboveCeiling(t *testing.T) {
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	v := judged(t, "FAIL", name, fig(whoGW, figGetSmall, 3643), fig(whoPeer, figGetSmall, 4701), fig(whoLimit, limFileGet4K, 3711), fig(whoLimit, ceilGetSmall, 7679))
+	assert.NotContains(t, v, "minimal file handler")
+	// Below limit (e), 2× gofakes3 is out of reach, but jcsgw sits at 0.47× of it.
+	assert.Contains(t, v, "reached only 7679 ops/s < 2× gofakes3 = 9402 ops/s; but jcsgw reached only 0.47× of that bound")
+}

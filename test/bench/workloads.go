@@ -59,6 +59,9 @@ func (b *bench) wantAny(prefix string) bool {
 // smallRequestTimeout bounds one small request.
 const smallRequestTimeout = 30 * time.Second
 
+// smallMaxOps bounds one fixed-time small-object loop.
+const smallMaxOps = 2_000_000
+
 // transferTimeout bounds moving n bytes: 30 s plus n at 25 MB/s, a rate
 // far below what any server here should reach, so that a stuck server costs
 // little time.
@@ -421,7 +424,6 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	get := b.newAcc(s.who, figGetSmall, "S3 GET "+label, "ops/s")
 	head := b.newAcc(s.who, figHeadSmall, "S3 HEAD "+label, "ops/s")
 	del := b.newAcc(s.who, figDelSmall, "S3 DELETE "+label, "ops/s")
-	const maxOps = 2_000_000
 	for rep := range b.repetitions(put, get, head, del) {
 		// Each worker keeps the keys it wrote; reads pick any written key.
 		keys := make([][]string, conc)
@@ -430,7 +432,7 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 		key := func(w, i int) string { return fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i) }
 
 		m := s.meter()
-		r, err := fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, w, i int) error {
+		r, err := fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, w, i int) error {
 			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
 			defer cancel()
 			k := key(w, i)
@@ -452,28 +454,12 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 			return errors.New("no object was written")
 		}
 
-		for _, ph := range []struct {
-			a  *acc
-			op func(context.Context, string) error
-		}{
-			{get, func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
-			{head, func(ctx context.Context, k string) error { return s.head(ctx, bucket, k) }},
-		} {
-			m := s.meter()
-			r, err := fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, _, _ int) error {
-				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
-				defer cancel()
-				return ph.op(rctx, all[rand.IntN(len(all))])
-			})
-			if err != nil {
-				return err
-			}
-			ph.a.sample(r.rate(), m.stop())
-			ph.a.latency(r.lats)
+		if err := b.smallReads(ctx, s, bucket, all, get, head); err != nil {
+			return err
 		}
 
 		m = s.meter()
-		r, err = fixedTime(ctx, conc, dur, maxOps, func(ctx context.Context, w, i int) error {
+		r, err = fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, w, i int) error {
 			if i >= len(keys[w]) {
 				return errExhausted
 			}
@@ -492,6 +478,32 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	}
 	for _, a := range []*acc{put, get, head, del} {
 		a.done(b.res)
+	}
+	return nil
+}
+
+// smallReads runs the small-object GETs, then HEADs, each for the fixed
+// time at the fixed concurrency, of keys picked at random among keys.
+func (b *bench) smallReads(ctx context.Context, s *server, bucket string, keys []string, get, head *acc) error {
+	size, conc, dur := b.cfg.Small, b.cfg.Conc, b.cfg.FixedTime
+	for _, ph := range []struct {
+		a  *acc
+		op func(context.Context, string) error
+	}{
+		{get, func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
+		{head, func(ctx context.Context, k string) error { return s.head(ctx, bucket, k) }},
+	} {
+		m := s.meter()
+		r, err := fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, _, _ int) error {
+			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+			defer cancel()
+			return ph.op(rctx, keys[rand.IntN(len(keys))])
+		})
+		if err != nil {
+			return err
+		}
+		ph.a.sample(r.rate(), m.stop())
+		ph.a.latency(r.lats)
 	}
 	return nil
 }
@@ -527,24 +539,8 @@ func (b *bench) fileSmall(ctx context.Context, s *server) error {
 		if len(all) == 0 {
 			return errors.New("no file was written")
 		}
-		for _, ph := range []struct {
-			a  *acc
-			op func(context.Context, string) error
-		}{
-			{get, func(ctx context.Context, k string) error { return s.get(ctx, bucket, k, size) }},
-			{head, func(ctx context.Context, k string) error { return s.head(ctx, bucket, k) }},
-		} {
-			m := s.meter()
-			r, err := fixedTime(ctx, conc, dur, 2_000_000, func(ctx context.Context, _, _ int) error {
-				rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
-				defer cancel()
-				return ph.op(rctx, all[rand.IntN(len(all))])
-			})
-			if err != nil {
-				return err
-			}
-			ph.a.sample(r.rate(), m.stop())
-			ph.a.latency(r.lats)
+		if err := b.smallReads(ctx, s, bucket, all, get, head); err != nil {
+			return err
 		}
 	}
 	get.done(b.res)
