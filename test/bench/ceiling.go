@@ -23,29 +23,28 @@ const (
 	ceilList      = "e.list"
 )
 
+// ceiling is a figure of the same client doing a workload against a
+// handler that does less than any server doing that workload can (id), and
+// what that handler is.
+type ceiling struct{ id, against string }
+
 // ceilingsFor are the ceilings measured for a workload, the lowest kind
-// first: the figures of the same client doing the same against a handler
-// that does less than any server doing that workload can, and what that
-// handler is. Small GETs and HEADs have two: the (d) handler serving the
-// files it wrote (any server reads the object it stored), and the handler
-// that stores nothing (limit e).
-func ceilingsFor(id string) [][2]string {
+// first. Small GETs and HEADs have two: the (d) handler serving the files
+// it wrote (any server reads the object it stored), and the handler that
+// stores nothing (limit e).
+func ceilingsFor(id string) []ceiling {
 	const files = "the minimal file handler serving 4 KiB files it wrote (limit d)"
+	var cs []ceiling
 	switch id {
 	case figGetSmall:
-		return [][2]string{{limFileGet4K, files}, ceilingOf(id)}
+		cs = append(cs, ceiling{limFileGet4K, files})
 	case figHeadSmall:
-		return [][2]string{{limFileHead4K, files}, ceilingOf(id)}
+		cs = append(cs, ceiling{limFileHead4K, files})
 	}
-	if c := ceilingOf(id); c[0] != "" {
-		return [][2]string{c}
+	if c, against := ceilingFor(id); c != "" {
+		cs = append(cs, ceiling{c, against})
 	}
-	return nil
-}
-
-func ceilingOf(id string) [2]string {
-	c, against := ceilingFor(id)
-	return [2]string{c, against}
+	return cs
 }
 
 // ceilingFor is the least a server does for a workload: the figure of the

@@ -361,12 +361,12 @@ func perUnit(pctPerRate float64, unit string) string {
 func ceilingBounds(r *Results, f *Figure, want float64, what string) []bounded {
 	var bs []bounded
 	for _, ce := range ceilingsFor(f.ID) {
-		c, ok := r.value(whoLimit, ce[0])
+		c, ok := r.value(whoLimit, ce.id)
 		if !ok || c <= 0 || want <= c || f.Value > c {
 			continue
 		}
 		bs = append(bs, bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
-			ce[1], fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))})
+			ce.against, fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))})
 	}
 	return bs
 }

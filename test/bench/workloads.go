@@ -203,7 +203,9 @@ func (b *bench) takeTurns(ctx context.Context, servers []*server, groups [][]wor
 		var turns []turn
 		for _, w := range group {
 			for _, s := range servers {
-				if (s.who == whoLimit && !w.limit && !w.files) || s.files != w.files {
+				// The (d) handler runs its own workload only; limit (e)
+				// runs those marked limit.
+				if s.files != w.files || (s.who == whoLimit && !s.files && !w.limit) {
 					continue
 				}
 				if w.only == "" || w.only == s.who {
