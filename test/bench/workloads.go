@@ -234,10 +234,21 @@ func (b *bench) takeTurns(ctx context.Context, servers []*server, groups [][]wor
 	}
 }
 
+// wanted tells whether -only selects a server's step. A limit's turn goes
+// with the turns of the servers it bounds: -only 'limits/ceiling|jcsgw/s3/small'
+// takes limit (e) in turns with jcsgw's small-object workload.
+func (b *bench) wanted(s *server, name string) bool {
+	if s.who != whoLimit {
+		return b.want(name)
+	}
+	_, rest, _ := strings.Cut(name, "/")
+	return b.want(whoGW+"/"+rest) || b.want(whoPeer+"/"+rest)
+}
+
 // step runs one workload if -only selects it and records its failure; after
 // a failure the server is replaced by a fresh one if it can be.
 func (b *bench) step(ctx context.Context, s *server, name string, fn func() error) {
-	if !b.want(name) || ctx.Err() != nil {
+	if !b.wanted(s, name) || ctx.Err() != nil {
 		return
 	}
 	// gofakes3 writes without fsync: what it left dirty (200,000 listing
