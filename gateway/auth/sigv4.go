@@ -559,44 +559,41 @@ func canonicalQuery(params []queryParam, skip string) string {
 	return b.String()
 }
 
-func needsURIEncode(s string, encodeSlash bool) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
-		case c == '/' && !encodeSlash:
-		default:
-			return true
-		}
-	}
-	return false
-}
-
 // uriEncode is the AWS UriEncode: every byte except the unreserved set
 // A-Z a-z 0-9 - _ . ~ is percent-encoded with upper-case hex; '/' is kept
-// when encodeSlash is false (paths).
+// when encodeSlash is false (paths). A string with nothing to encode, most
+// paths, comes back as it is.
 func uriEncode(s string, encodeSlash bool) string {
 	const hexdig = "0123456789ABCDEF"
-	if !needsURIEncode(s, encodeSlash) {
+	i := 0
+	for i < len(s) && keptByURIEncode(s[i], encodeSlash) {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		if c := s[i]; keptByURIEncode(c, encodeSlash) {
 			b.WriteByte(c)
-		case c == '/' && !encodeSlash:
-			b.WriteByte(c)
-		default:
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(hexdig[c>>4])
 			b.WriteByte(hexdig[c&15])
 		}
 	}
 	return b.String()
+}
+
+func keptByURIEncode(c byte, encodeSlash bool) bool {
+	switch {
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+		c == '-', c == '_', c == '.', c == '~':
+		return true
+	}
+	return c == '/' && !encodeSlash
 }
 
 // rawPath is the request path exactly as it came over the wire. The server's
@@ -640,7 +637,7 @@ func rawPath(r *http.Request) string {
 func s3Paths(r *http.Request) []string {
 	raw := rawPath(r)
 	out := []string{raw}
-	if r.URL != nil && r.URL.Path != "" && !containsFold(raw, "%2F") {
+	if r.URL != nil && r.URL.Path != "" && !strings.Contains(raw, "%2F") && !strings.Contains(raw, "%2f") {
 		out = appendUnique(out, uriEncode(r.URL.Path, false))
 	}
 	return out
@@ -649,15 +646,6 @@ func s3Paths(r *http.Request) []string {
 // jcsPaths adds the doubly encoded forms: SigV4 for services other than S3
 // encodes the (already encoded) path again, which is what the SDK signer does
 // by default.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
 func jcsPaths(r *http.Request) []string {
 	single := s3Paths(r)
 	out := append([]string(nil), single...)

@@ -59,3 +59,25 @@ func BenchmarkVerifyS3Header(b *testing.B) {
 		}
 	}
 }
+
+// uriEncode keeps the unreserved set (and '/' in paths) and percent-encodes
+// every other byte in upper-case hex, wherever the first one falls.
+func TestURIEncode(t *testing.T) {
+	for _, c := range []struct {
+		in          string
+		encodeSlash bool
+		want        string
+	}{
+		{"", false, ""},
+		{"bucket/pkg/k0000001", false, "bucket/pkg/k0000001"},
+		{"bucket/pkg/k0000001", true, "bucket%2Fpkg%2Fk0000001"},
+		{"A-Z_a.z~09", true, "A-Z_a.z~09"},
+		{" lead", false, "%20lead"},
+		{"mid dle+x", false, "mid%20dle%2Bx"},
+		{"tail*", false, "tail%2A"},
+		{"ü/é", false, "%C3%BC/%C3%A9"},
+		{"%2f", false, "%252f"},
+	} {
+		require.Equal(t, c.want, uriEncode(c.in, c.encodeSlash), "%q slash=%v", c.in, c.encodeSlash)
+	}
+}
