@@ -35,11 +35,8 @@ type ceiling struct{ id, against string }
 func ceilingsFor(id string) []ceiling {
 	const files = "the minimal file handler serving 4 KiB files it wrote (limit d)"
 	var cs []ceiling
-	switch id {
-	case figGetSmall:
-		cs = append(cs, ceiling{limFileGet4K, files})
-	case figHeadSmall:
-		cs = append(cs, ceiling{limFileHead4K, files})
+	if fc, ok := fileCeilings[id]; ok {
+		cs = append(cs, ceiling{fc.id, files})
 	}
 	if c, against := ceilingFor(id); c != "" {
 		cs = append(cs, ceiling{c, against})
@@ -267,8 +264,10 @@ var ceilingIDs = map[string]string{
 
 // ceilingFigure names the null handler's figure for a workload figure.
 func ceilingFigure(id, name string) (string, string) {
-	if id == limFileGet4K || id == limFileHead4K {
-		return id, name // the (d) handler's, named already
+	for _, fc := range fileCeilings {
+		if id == fc.id {
+			return id, name // the (d) handler's, named already
+		}
 	}
 	if c, ok := ceilingIDs[id]; ok {
 		id = c

@@ -36,6 +36,13 @@ const (
 	limFileHead4K = "d.head4k"
 )
 
+// fileCeilings are the (d) handler's read figures, by the small-object
+// workload each bounds, and the short name the table gives them.
+var fileCeilings = map[string]struct{ id, short string }{
+	figGetSmall:  {limFileGet4K, "d-GET"},
+	figHeadSmall: {limFileHead4K, "d-HEAD"},
+}
+
 // runLimits measures what the machine allows: (a) disk, (b) hashing,
 // (c) a minimal Go HTTP file server, (d) the same with small fsynced files,
 // (e) the client's own ceiling on small requests (see limitCeiling).

@@ -40,19 +40,12 @@ func limitFor(r *Results, id string) (string, float64, bool) {
 	case figGetBig, figV1Get:
 		v, ok := r.value(whoLimit, limHTTPGet)
 		return "c-GET", v, ok
-	case figGetSmall:
-		if v, ok := r.value(whoLimit, limFileGet4K); ok {
-			return "d-GET", v, ok
+	case figPutSmall, figGetSmall, figHeadSmall, figDelSmall:
+		if fc, ok := fileCeilings[id]; ok {
+			if v, ok := r.value(whoLimit, fc.id); ok {
+				return fc.short, v, ok
+			}
 		}
-		v, ok := r.value(whoLimit, limHTTP4K)
-		return "d", v, ok
-	case figHeadSmall:
-		if v, ok := r.value(whoLimit, limFileHead4K); ok {
-			return "d-HEAD", v, ok
-		}
-		v, ok := r.value(whoLimit, limHTTP4K)
-		return "d", v, ok
-	case figPutSmall, figDelSmall:
 		v, ok := r.value(whoLimit, limHTTP4K)
 		return "d", v, ok
 	case figListFlat, figListDelim:
