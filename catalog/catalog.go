@@ -9,10 +9,13 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,19 +61,64 @@ type Store interface {
 	Close() error
 }
 
-// Bolt is the bbolt-backed Store.
+// Bolt is the bbolt-backed Store. A write is durable once its group's
+// record is in the write-ahead log (see wal.go); readers see it from then
+// on through the memtables, and a checkpoint later moves it into the bbolt
+// file, many groups per bbolt commit.
 type Bolt struct {
-	db    *bolt.DB
-	group groupCommit
+	db   *bolt.DB
+	path string
+
+	// state is what a transaction combines with a bbolt read transaction.
+	// It is loaded without a lock; smu orders the writers of it (the
+	// group commit publishing, a rotation, a checkpoint finishing), and
+	// applied is signalled when a checkpoint has taken the frozen memtable.
+	state   atomic.Pointer[state]
+	smu     sync.Mutex
+	applied *sync.Cond
+
+	// wmu is held by whoever uses w or log: the group commit and a
+	// rotation.
+	wmu    sync.Mutex
+	w      *memtable // the writer's copy of state.active
+	log    *wal
+	wlog   writeLog
+	failed error // a log write failed: no later write can be trusted to it
+
+	group     groupCommit
+	closeOnce sync.Once
+	closeErr  error
+	kick      chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
 }
+
+// state: the memtables readers consult, newest first, before the file.
+type state struct {
+	active *memtable // the log's current epoch
+	frozen *memtable // the epoch before, until a checkpoint has applied it
+	epoch  uint64    // frozen's epoch
+}
+
+const (
+	// A checkpoint runs this often while anything waits in memory, and at
+	// once when the writer holds checkpointEntries entries; at 16 times
+	// that the writer waits for one.
+	checkpointEvery   = 100 * time.Millisecond
+	checkpointEntries = 8192
+	maxEntries        = 16 * checkpointEntries
+)
 
 var _ Store = (*Bolt)(nil)
 
-// OpenBolt opens (creating if needed) the catalog file at path.
+// OpenBolt opens (creating if needed) the catalog file at path, and applies
+// what its log holds that the file has not taken yet.
 func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
+	_, statErr := os.Stat(path)
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("catalog: %s is locked by another process: is a jcsgw server running on this data dir?", path)
@@ -78,37 +126,146 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db}
-	b.group.db = db
+	log, err := openWAL(path, fresh)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	epoch, err := recoverLog(db, log)
+	if err == nil {
+		err = log.start(epoch + 1)
+	}
+	if err != nil {
+		log.close()
+		db.Close()
+		return nil, err
+	}
+	b := &Bolt{db: db, path: path, w: newMemtable(), log: log,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	b.applied = sync.NewCond(&b.smu)
+	b.state.Store(&state{active: newMemtable()})
+	b.group.b = b
+	go b.checkpointer()
 	return b, nil
+}
+
+// recoverLog applies the records of the epochs after the last one the file
+// took, and returns the newest epoch the file now holds.
+func recoverLog(db *bolt.DB, log *wal) (uint64, error) {
+	var applied uint64
+	if err := db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket([]byte(metaTable)); m != nil {
+			if v := m.Get([]byte(metaApplied)); len(v) == 8 {
+				applied = binary.LittleEndian.Uint64(v)
+			}
+		}
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("catalog: %w", err)
+	}
+	last := applied
+	err := db.Update(func(tx *bolt.Tx) error {
+		// Epoch e+1 starts only once e has a record, so the epochs to
+		// replay are consecutive, and at most two are not in the file.
+		for e := applied + 1; e <= applied+2; e++ {
+			n, err := log.replay(e, func(p []byte) error {
+				return decodeOps(p, func(o op) error { return applyOp(tx, o) })
+			})
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			last = e
+		}
+		if last == applied {
+			return nil
+		}
+		return setApplied(tx, last)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("catalog: replay the log: %w", err)
+	}
+	return last, nil
+}
+
+func setApplied(tx *bolt.Tx, epoch uint64) error {
+	m, err := tx.CreateBucketIfNotExists([]byte(metaTable))
+	if err != nil {
+		return err
+	}
+	return m.Put([]byte(metaApplied), binary.LittleEndian.AppendUint64(nil, epoch))
+}
+
+func applyOp(tx *bolt.Tx, o op) error {
+	switch o.kind {
+	case opSeq:
+		b, err := tx.CreateBucketIfNotExists([]byte(seqTable(o.table)))
+		if err != nil {
+			return err
+		}
+		return b.SetSequence(o.seq)
+	case opDel:
+		if b := tx.Bucket([]byte(o.table)); b != nil {
+			return b.Delete(o.key)
+		}
+		return nil
+	default:
+		b, err := tx.CreateBucketIfNotExists([]byte(o.table))
+		if err != nil {
+			return err
+		}
+		return b.Put(o.key, o.val)
+	}
+}
+
+func seqTable(sequence string) string { return "_seq_" + sequence }
+
+// begin starts a read transaction on the file after loading the state, so
+// that a memtable a checkpoint has just emptied into the file is seen
+// either in memory or in the file.
+func (b *Bolt) begin() (*state, *bolt.Tx, error) {
+	st := b.state.Load()
+	tx, err := b.db.Begin(false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("catalog: %w", err)
+	}
+	return st, tx, nil
 }
 
 func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.View(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
+	st, btx, err := b.begin()
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback()
+	return fn(&memTx{file: boltTx{tx: btx}, layers: [2]*memtable{st.active, st.frozen}})
 }
 
+// Update runs fn alone in its group, once.
 func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.Update(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
+	return b.group.do(nil, fn, true)
 }
 
 func (b *Bolt) Batch(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.group.do(nil, fn)
+	return b.group.do(nil, fn, false)
 }
 
 func (b *Bolt) BatchReady(ctx context.Context, ready func() error, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.group.do(ready, fn)
+	return b.group.do(ready, fn, false)
 }
 
 func (b *Bolt) Size() int64 {
@@ -117,11 +274,153 @@ func (b *Bolt) Size() int64 {
 	return n
 }
 
-func (b *Bolt) Close() error { return b.db.Close() }
+// Close moves everything the log holds into the file and closes both.
+func (b *Bolt) Close() error {
+	b.closeOnce.Do(func() { b.closeErr = b.close() })
+	return b.closeErr
+}
 
-// boltTx remembers the tables it has opened: bbolt caches them itself only
-// in write transactions, and a read-only one otherwise seeks the root and
-// allocates a Bucket for every Get (a small GET makes four or five).
+func (b *Bolt) close() error {
+	close(b.stop)
+	<-b.done
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	err := b.checkpoint(false)
+	if err == nil && b.w.n+len(b.w.seqs) > 0 && b.failed == nil {
+		if err = b.rotate(); err == nil {
+			err = b.checkpoint(false)
+		}
+	}
+	if e := b.log.close(); err == nil {
+		err = e
+	}
+	if e := b.db.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// checkpointer applies the frozen memtable to the file, rotating first when
+// nothing is frozen and the writer holds something: every checkpointEvery,
+// and when the writer asks.
+func (b *Bolt) checkpointer() {
+	defer close(b.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		case <-b.kick:
+		}
+		_ = b.checkpoint(true)
+	}
+}
+
+// checkpoint applies the frozen memtable, if any, in one bbolt commit that
+// also records its epoch as applied; with rotate, it first freezes the
+// writer's memtable when nothing is frozen (taking wmu for that alone, so
+// it must then be called without it). A failed commit leaves the memtable
+// frozen, to be tried again: the log still holds it.
+func (b *Bolt) checkpoint(rotate bool) error {
+	if rotate && b.state.Load().frozen == nil {
+		b.wmu.Lock()
+		if b.state.Load().frozen == nil && b.w.n+len(b.w.seqs) > 0 && b.failed == nil {
+			_ = b.rotate()
+		}
+		b.wmu.Unlock()
+	}
+	st := b.state.Load()
+	if st.frozen == nil {
+		return nil
+	}
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		if err := applyMemtable(tx, st.frozen); err != nil {
+			return err
+		}
+		return setApplied(tx, st.epoch)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: checkpoint: %w", err)
+	}
+	b.smu.Lock()
+	cur := b.state.Load()
+	b.state.Store(&state{active: cur.active})
+	b.applied.Broadcast()
+	b.smu.Unlock()
+	return nil
+}
+
+// rotate freezes the writer's memtable (equal to the published active one
+// between groups) and starts the next epoch of the log. It waits for the
+// frozen one, if any, to be applied first: the next epoch reuses its file.
+// The caller holds wmu.
+func (b *Bolt) rotate() error {
+	b.smu.Lock()
+	for b.state.Load().frozen != nil {
+		b.applied.Wait()
+	}
+	b.smu.Unlock()
+	st := b.state.Load()
+	epoch := b.log.epoch
+	if err := b.log.start(epoch + 1); err != nil {
+		b.failed = err
+		return err
+	}
+	b.w = newMemtable()
+	b.smu.Lock()
+	b.state.Store(&state{active: newMemtable(), frozen: st.active, epoch: epoch})
+	b.smu.Unlock()
+	return nil
+}
+
+// publish makes the writer's memtable what readers see.
+func (b *Bolt) publish() {
+	snap := b.w.snapshot()
+	b.smu.Lock()
+	cur := b.state.Load()
+	b.state.Store(&state{active: snap, frozen: cur.frozen, epoch: cur.epoch})
+	b.smu.Unlock()
+}
+
+func applyMemtable(tx *bolt.Tx, m *memtable) error {
+	for name, t := range m.tables {
+		var bk *bolt.Bucket
+		var err error
+		t.Scan(func(e entry) bool {
+			if bk == nil {
+				if e.del {
+					if bk = tx.Bucket([]byte(name)); bk == nil {
+						return true // nothing to delete from
+					}
+				} else if bk, err = tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return false
+				}
+			}
+			if e.del {
+				err = bk.Delete(e.key)
+			} else {
+				err = bk.Put(e.key, e.val)
+			}
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for name, n := range m.seqs {
+		if err := applyOp(tx, op{kind: opSeq, table: name, seq: n}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// boltTx reads the file. It remembers the tables it has opened: bbolt
+// caches them itself only in write transactions, and a read-only one
+// otherwise seeks the root and allocates a Bucket for every Get (a small GET
+// makes four or five).
 type boltTx struct {
 	tx     *bolt.Tx
 	opened [6]openedTable
@@ -133,118 +432,232 @@ type openedTable struct {
 	b    *bolt.Bucket
 }
 
-func (t *boltTx) bucket(table string, create bool) (*bolt.Bucket, error) {
+func (t *boltTx) bucket(table string) *bolt.Bucket {
 	for i := range t.opened {
 		if o := &t.opened[i]; o.b != nil && o.name == table {
-			return o.b, nil
+			return o.b
 		}
 	}
-	if b := t.tx.Bucket([]byte(table)); b != nil {
-		t.remember(table, b)
-		return b, nil
+	b := t.tx.Bucket([]byte(table))
+	if b != nil {
+		// Round robin; only tables that exist are kept.
+		t.opened[t.next] = openedTable{table, b}
+		t.next = (t.next + 1) % len(t.opened)
 	}
-	if !create || !t.tx.Writable() {
-		return nil, nil
-	}
-	b, err := t.tx.CreateBucket([]byte(table))
-	if err != nil {
-		return nil, fmt.Errorf("catalog: create table %s: %w", table, err)
-	}
-	t.remember(table, b)
-	return b, nil
+	return b
 }
 
-// remember keeps the last few tables opened, round robin. Only tables that
-// exist are kept: one missing now may be created later in the transaction.
-func (t *boltTx) remember(table string, b *bolt.Bucket) {
-	t.opened[t.next] = openedTable{table, b}
-	t.next = (t.next + 1) % len(t.opened)
-}
-
-func (t *boltTx) Get(table string, key []byte) []byte {
-	b, _ := t.bucket(table, false)
-	if b == nil {
-		return nil
-	}
-	return b.Get(key)
-}
-
-func (t *boltTx) Put(table string, key, value []byte) error {
-	b, err := t.bucket(table, true)
-	if err != nil {
-		return err
-	}
-	if b == nil {
-		return errors.New("catalog: put in a read-only transaction")
-	}
-	return b.Put(key, value)
-}
-
-func (t *boltTx) Delete(table string, key []byte) error {
-	b, _ := t.bucket(table, false)
-	if b == nil {
-		return nil
-	}
-	return b.Delete(key)
-}
-
-func (t *boltTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error {
-	b, _ := t.bucket(table, false)
-	if b == nil {
-		return nil
-	}
-	c := b.Cursor()
-	for k, v := c.Seek(from); k != nil; k, v = c.Next() {
-		if !fn(k, v) {
-			return nil
-		}
+func (t *boltTx) get(table string, key []byte) []byte {
+	if b := t.bucket(table); b != nil {
+		return b.Get(key)
 	}
 	return nil
 }
 
-func (t *boltTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bool) error {
-	b, _ := t.bucket(table, false)
-	if b == nil {
+func (t *boltTx) sequence(name string) uint64 {
+	if b := t.bucket(seqTable(name)); b != nil {
+		return b.Sequence()
+	}
+	return 0
+}
+
+// fileCursor is the file as a source of a merged scan.
+type fileCursor struct {
+	c       *bolt.Cursor
+	k, v    []byte
+	reverse bool
+}
+
+// newFileCursor positions like newTreeCursor.
+func newFileCursor(b *bolt.Bucket, bound []byte, reverse bool) *fileCursor {
+	c := &fileCursor{c: b.Cursor(), reverse: reverse}
+	switch {
+	case !reverse:
+		c.k, c.v = c.c.Seek(bound)
+	case bound == nil:
+		c.k, c.v = c.c.Last()
+	default:
+		c.k, c.v = c.c.Seek(bound)
+		if c.k == nil {
+			c.k, c.v = c.c.Last()
+		}
+		for c.k != nil && bytes.Compare(c.k, bound) >= 0 {
+			c.k, c.v = c.c.Prev()
+		}
+	}
+	return c
+}
+
+func (c *fileCursor) ok() bool    { return c.k != nil }
+func (c *fileCursor) item() entry { return entry{key: c.k, val: c.v} }
+func (c *fileCursor) next() {
+	if c.reverse {
+		c.k, c.v = c.c.Prev()
+	} else {
+		c.k, c.v = c.c.Next()
+	}
+}
+
+// memTx is a transaction: the memtables of its state over the file. In a
+// write transaction the first layer is the writer's own memtable, which
+// its writes change (logged in wl, to be undone if its call fails).
+type memTx struct {
+	file   boltTx
+	layers [2]*memtable
+	wl     *writeLog // nil: read-only
+}
+
+// writeLog is what a group's calls did to the writer's memtable: the ops
+// for the log record, and how to undo each.
+type writeLog struct {
+	ops  []op
+	undo []undo
+}
+
+type undo struct {
+	table    string
+	key      []byte
+	prev     entry
+	replaced bool
+	seq      bool // a sequence: table is its name, prev.val unused
+	prevSeq  uint64
+	hadSeq   bool
+}
+
+// rollback undoes the writes after the first n of wl.undo, and drops their
+// ops (o of which remain).
+func (wl *writeLog) rollback(m *memtable, n, o int) {
+	for i := len(wl.undo) - 1; i >= n; i-- {
+		u := wl.undo[i]
+		switch {
+		case u.seq && u.hadSeq:
+			m.seqs[u.table] = u.prevSeq
+		case u.seq:
+			delete(m.seqs, u.table)
+		case u.replaced:
+			m.set(u.table, u.prev)
+		default:
+			m.unset(u.table, u.key)
+		}
+	}
+	clear(wl.undo[n:])
+	wl.undo = wl.undo[:n]
+	clear(wl.ops[o:])
+	wl.ops = wl.ops[:o]
+}
+
+// reset forgets the writes: they stand.
+func (wl *writeLog) reset() {
+	clear(wl.undo)
+	wl.undo = wl.undo[:0]
+	clear(wl.ops)
+	wl.ops = wl.ops[:0]
+}
+
+func (t *memTx) Get(table string, key []byte) []byte {
+	for _, m := range t.layers {
+		if e, ok := m.get(table, key); ok {
+			if e.del {
+				return nil
+			}
+			return e.val
+		}
+	}
+	return t.file.get(table, key)
+}
+
+func (t *memTx) Put(table string, key, value []byte) error {
+	if t.wl == nil {
+		return errors.New("catalog: put in a read-only transaction")
+	}
+	k := bytes.Clone(key)
+	v := append(make([]byte, 0, len(value)), value...)
+	t.set(table, entry{key: k, val: v})
+	t.wl.ops = append(t.wl.ops, op{kind: opPut, table: table, key: k, val: v})
+	return nil
+}
+
+func (t *memTx) Delete(table string, key []byte) error {
+	if t.wl == nil {
+		return errors.New("catalog: delete in a read-only transaction")
+	}
+	if t.Get(table, key) == nil {
 		return nil
 	}
-	c := b.Cursor()
-	var k, v []byte
-	if before == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Seek(before)
-		if k == nil {
-			k, v = c.Last()
+	k := bytes.Clone(key)
+	t.set(table, entry{key: k, del: true})
+	t.wl.ops = append(t.wl.ops, op{kind: opDel, table: table, key: k})
+	return nil
+}
+
+func (t *memTx) set(table string, e entry) {
+	prev, replaced := t.layers[0].set(table, e)
+	t.wl.undo = append(t.wl.undo, undo{table: table, key: e.key, prev: prev, replaced: replaced})
+}
+
+func (t *memTx) Scan(table string, from []byte, fn func(k, v []byte) bool) error {
+	return t.scan(table, from, false, fn)
+}
+
+func (t *memTx) ScanReverse(table string, before []byte, fn func(k, v []byte) bool) error {
+	return t.scan(table, before, true, fn)
+}
+
+func (t *memTx) scan(table string, bound []byte, reverse bool, fn func(k, v []byte) bool) error {
+	if !t.layers[0].has(table) && !t.layers[1].has(table) {
+		// Most scans: nothing of the table waits in memory.
+		if b := t.file.bucket(table); b != nil {
+			for c := newFileCursor(b, bound, reverse); c.ok(); c.next() {
+				if !fn(c.k, c.v) {
+					break
+				}
+			}
 		}
-		for k != nil && bytes.Compare(k, before) >= 0 {
-			k, v = c.Prev()
-		}
+		return nil
 	}
-	for ; k != nil; k, v = c.Prev() {
-		if !fn(k, v) {
-			return nil
+	var srcs [3]cursor
+	n := 0
+	for i, m := range t.layers {
+		if !m.has(table) {
+			continue
 		}
+		tr := m.tables[table]
+		if i == 0 && t.wl != nil {
+			// The writer's tree may change under fn: scan a copy.
+			tr = tr.Copy()
+		}
+		srcs[n] = newTreeCursor(tr, bound, reverse)
+		n++
 	}
+	if b := t.file.bucket(table); b != nil {
+		srcs[n] = newFileCursor(b, bound, reverse)
+		n++
+	}
+	mergeScan(srcs[:n], reverse, fn)
 	return nil
 }
 
 // IDs stay below 2^31: real JCS clients decode them as int32.
 const maxID = 1<<31 - 1
 
-func (t *boltTx) NextID(sequence string) (int64, error) {
-	b, err := t.bucket("_seq_"+sequence, true)
-	if err != nil {
-		return 0, err
-	}
-	if b == nil {
+func (t *memTx) NextID(sequence string) (int64, error) {
+	if t.wl == nil {
 		return 0, errors.New("catalog: sequence in a read-only transaction")
 	}
-	n, err := b.NextSequence()
-	if err != nil {
-		return 0, err
+	w := t.layers[0]
+	cur, had := w.seqs[sequence]
+	if !had {
+		var ok bool
+		if cur, ok = t.layers[1].seq(sequence); !ok {
+			cur = t.file.sequence(sequence)
+		}
 	}
+	n := cur + 1
 	if n > maxID {
 		return 0, fmt.Errorf("catalog: sequence %s exhausted", sequence)
 	}
+	w.seqs[sequence] = n
+	t.wl.undo = append(t.wl.undo, undo{table: sequence, seq: true, prevSeq: cur, hadSeq: had})
+	t.wl.ops = append(t.wl.ops, op{kind: opSeq, table: sequence, seq: n})
 	return int64(n), nil
 }

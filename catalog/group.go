@@ -4,21 +4,18 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// maxGroup bounds how many calls share one transaction, so that one commit
-// stays small enough to be quick.
+// maxGroup bounds how many calls share one log record.
 const maxGroup = 512
 
-// groupCommit runs concurrent Batch calls together in one write transaction
-// and one commit (two fsyncs for all of them). Unlike bbolt's own Batch, it
-// never waits on a timer: while one group commits, the next gathers, and it
-// starts the moment the disk is free, so a group is as large as the load
-// makes it and a lone writer pays no delay at all.
+// groupCommit runs concurrent Batch calls together, one after the other in
+// the writer's memtable, and makes them durable with one log record and one
+// fdatasync. It never waits on a timer: while one group syncs, the next
+// gathers, and it starts the moment the log is free, so a group is as large
+// as the load makes it and a lone writer pays no delay at all.
 type groupCommit struct {
-	db *bolt.DB
+	b *Bolt
 
 	mu      sync.Mutex
 	pending []*groupCall
@@ -28,11 +25,12 @@ type groupCommit struct {
 type groupCall struct {
 	ready func() error // nil: nothing to wait for
 	fn    func(Tx) error
+	alone bool // Update: a group of its own, so that fn runs once
 	err   chan error
 }
 
-func (g *groupCommit) do(ready func() error, fn func(Tx) error) error {
-	c := &groupCall{ready: ready, fn: fn, err: make(chan error, 1)}
+func (g *groupCommit) do(ready func() error, fn func(Tx) error, alone bool) error {
+	c := &groupCall{ready: ready, fn: fn, alone: alone, err: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	if !g.running {
@@ -47,29 +45,63 @@ func (g *groupCommit) do(ready func() error, fn func(Tx) error) error {
 func (g *groupCommit) loop() {
 	for {
 		g.mu.Lock()
-		calls := g.pending
-		if len(calls) > maxGroup {
-			calls = calls[:maxGroup:maxGroup]
-			g.pending = g.pending[maxGroup:]
-		} else {
-			g.pending = nil
+		n := 0
+		for n < len(g.pending) && n < maxGroup {
+			if g.pending[n].alone {
+				if n == 0 {
+					n = 1
+				}
+				break
+			}
+			n++
 		}
-		if len(calls) == 0 {
+		if n == 0 {
 			g.running = false
 			g.mu.Unlock()
 			return
 		}
+		calls := slices.Clone(g.pending[:n])
+		clear(g.pending[:n])
+		g.pending = g.pending[n:]
 		g.mu.Unlock()
-		g.run(calls)
+		g.b.commit(calls)
 	}
 }
 
-// run commits calls in one transaction. Their readies run on another
-// goroutine meanwhile (the first one's data sync covers the rest), and the
-// transaction waits for them before it commits. A call that fails, in fn
-// or in ready, would roll back its neighbours' work too, so it is taken
-// out and answered alone, and the rest are tried again without it.
-func (g *groupCommit) run(calls []*groupCall) {
+// commit runs calls in the writer's memtable and logs what they did. Their
+// readies run on another goroutine meanwhile (the first one's data sync
+// covers the rest), and the record is written only once they have all
+// returned. A call that fails in fn is undone and gets its error; one whose
+// ready fails is undone with the calls after it, which may have read its
+// writes, and those run again.
+func (b *Bolt) commit(calls []*groupCall) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if b.failed == nil && b.w.n >= maxEntries {
+		// The checkpoints fall behind: wait for the one running, and
+		// have the checkpointer take this memtable next.
+		if err := b.rotate(); err != nil {
+			b.failed = err
+		}
+		b.kickCheckpoint()
+	}
+	if b.failed != nil {
+		for _, c := range calls {
+			c.err <- fmt.Errorf("catalog: the log failed earlier: %w", b.failed)
+		}
+		return
+	}
+	st, btx, err := b.begin()
+	if err != nil {
+		for _, c := range calls {
+			c.err <- err
+		}
+		return
+	}
+	defer btx.Rollback()
+	wl := &b.wlog
+	tx := &memTx{file: boltTx{tx: btx}, layers: [2]*memtable{b.w, st.frozen}, wl: wl}
+	var stand []*groupCall // their writes are in wl
 	for len(calls) > 0 {
 		readyErr := make([]error, len(calls))
 		readyDone := make(chan struct{})
@@ -85,60 +117,67 @@ func (g *groupCommit) run(calls []*groupCall) {
 		} else {
 			close(readyDone) // most groups: metadata only, nothing to wait for
 		}
-		failed, notReady := -1, false
-		err := g.db.Update(func(tx *bolt.Tx) error {
-			for i, c := range calls {
-				if err := safeCall(c.fn, tx); err != nil {
-					failed = i
-					return err
-				}
+		fnErr := make([]error, len(calls))
+		marks := make([][2]int, len(calls))
+		for i, c := range calls {
+			marks[i] = [2]int{len(wl.undo), len(wl.ops)}
+			if fnErr[i] = safeCall(c.fn, tx); fnErr[i] != nil {
+				wl.rollback(b.w, marks[i][0], marks[i][1])
 			}
-			<-readyDone
-			for _, err := range readyErr {
-				if err != nil {
-					notReady = true
-					return err
-				}
-			}
-			return nil
-		})
-		<-readyDone
-		if notReady {
-			// Those whose data is not durable fail; the others go again
-			// (their readies answer at once now).
-			rest := calls[:0:0]
-			for i, c := range calls {
-				if readyErr[i] != nil {
-					c.err <- readyErr[i]
-				} else {
-					rest = append(rest, c)
-				}
-			}
-			calls = rest
-			continue
 		}
-		if failed < 0 {
-			for _, c := range calls {
+		<-readyDone
+		first := len(calls)
+		for i := range calls {
+			if fnErr[i] == nil && readyErr[i] != nil {
+				first = i
+				break
+			}
+		}
+		for i, c := range calls[:first] {
+			if fnErr[i] != nil {
+				c.err <- fnErr[i]
+			} else {
+				stand = append(stand, c)
+			}
+		}
+		if first == len(calls) {
+			break
+		}
+		wl.rollback(b.w, marks[first][0], marks[first][1])
+		rest := calls[:0:0]
+		for i, c := range calls[first:] {
+			if err := readyErr[first+i]; err != nil {
+				c.err <- err
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		calls = rest
+	}
+	if len(wl.ops) > 0 {
+		if err := b.log.append(wl.ops); err != nil {
+			wl.rollback(b.w, 0, 0)
+			b.failed = err
+			for _, c := range stand {
 				c.err <- err
 			}
 			return
 		}
-		c := calls[failed]
-		calls = append(calls[:failed:failed], calls[failed+1:]...)
-		if len(calls) == 0 && failed == 0 {
-			// It was alone already: its error stands.
-			c.err <- err
-			return
-		}
-		c.err <- g.db.Update(func(tx *bolt.Tx) error {
-			if err := safeCall(c.fn, tx); err != nil {
-				return err
-			}
-			if c.ready != nil {
-				return safeReady(c.ready)
-			}
-			return nil
-		})
+		b.publish()
+	}
+	wl.reset() // they stand
+	for _, c := range stand {
+		c.err <- nil
+	}
+	if b.w.n >= checkpointEntries {
+		b.kickCheckpoint()
+	}
+}
+
+func (b *Bolt) kickCheckpoint() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -154,11 +193,11 @@ func safeReady(ready func() error) (err error) {
 
 // safeCall turns a panic in fn into an error of fn's call alone, rather than
 // the death of the goroutine that commits everyone's work.
-func safeCall(fn func(Tx) error, tx *bolt.Tx) (err error) {
+func safeCall(fn func(Tx) error, tx *memTx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("catalog: panic in a batched transaction: %v", p)
 		}
 	}()
-	return fn(&boltTx{tx: tx})
+	return fn(tx)
 }

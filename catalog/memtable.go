@@ -1,0 +1,180 @@
+package catalog
+
+import (
+	"bytes"
+	"maps"
+
+	"github.com/tidwall/btree"
+)
+
+// entry is a key's newest state in memory: a value, or its deletion (which
+// must hide what the bbolt file still holds until a checkpoint removes it).
+type entry struct {
+	key, val []byte
+	del      bool
+}
+
+func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+type tree = btree.BTreeG[entry]
+
+func newTree() *tree { return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true}) }
+
+// memtable holds the writes the log has made durable and the bbolt file has
+// not yet taken: tables of entries and sequence values. A published
+// memtable is never changed again, so readers use it without a lock; the
+// writer changes its own copy (the trees are copy-on-write, so a copy costs
+// a pointer, and only the nodes a write touches are duplicated).
+type memtable struct {
+	tables map[string]*tree
+	seqs   map[string]uint64
+	n      int // entries, for the checkpoint trigger
+}
+
+func newMemtable() *memtable {
+	return &memtable{tables: map[string]*tree{}, seqs: map[string]uint64{}}
+}
+
+// snapshot returns a copy that later writes to m do not change.
+func (m *memtable) snapshot() *memtable {
+	s := &memtable{tables: make(map[string]*tree, len(m.tables)), seqs: maps.Clone(m.seqs), n: m.n}
+	for name, t := range m.tables {
+		s.tables[name] = t.Copy()
+	}
+	return s
+}
+
+// get reports the entry for key, if this memtable has one.
+func (m *memtable) get(table string, key []byte) (entry, bool) {
+	if m == nil {
+		return entry{}, false
+	}
+	t := m.tables[table]
+	if t == nil {
+		return entry{}, false
+	}
+	return t.Get(entry{key: key})
+}
+
+// set stores e (whose key and value the memtable owns from now on) and
+// returns what it replaced.
+func (m *memtable) set(table string, e entry) (prev entry, replaced bool) {
+	t := m.tables[table]
+	if t == nil {
+		t = newTree()
+		m.tables[table] = t
+	}
+	prev, replaced = t.Set(e)
+	if !replaced {
+		m.n++
+	}
+	return prev, replaced
+}
+
+// unset removes key's entry (undoing a set that added it).
+func (m *memtable) unset(table string, key []byte) {
+	if t := m.tables[table]; t != nil {
+		if _, ok := t.Delete(entry{key: key}); ok {
+			m.n--
+		}
+	}
+}
+
+// has reports whether the memtable holds anything for table.
+func (m *memtable) has(table string) bool {
+	if m == nil {
+		return false
+	}
+	t := m.tables[table]
+	return t != nil && t.Len() > 0
+}
+
+// cursor is one ordered source of a merged scan: a memtable's tree or the
+// bbolt file. ok is false once it has run out.
+type cursor interface {
+	ok() bool
+	item() entry
+	next()
+}
+
+type treeCursor struct {
+	it      btree.IterG[entry]
+	valid   bool
+	reverse bool
+}
+
+// newTreeCursor positions a cursor on t at the first key >= from, or, in
+// reverse, at the last key < before (the last key of all if before is nil).
+func newTreeCursor(t *tree, bound []byte, reverse bool) *treeCursor {
+	c := &treeCursor{it: t.Iter(), reverse: reverse}
+	switch {
+	case !reverse:
+		c.valid = c.it.Seek(entry{key: bound})
+	case bound == nil:
+		c.valid = c.it.Last()
+	default:
+		if c.valid = c.it.Seek(entry{key: bound}); c.valid {
+			c.valid = c.it.Prev()
+		} else {
+			c.valid = c.it.Last()
+		}
+	}
+	return c
+}
+
+func (c *treeCursor) ok() bool    { return c.valid }
+func (c *treeCursor) item() entry { return c.it.Item() }
+func (c *treeCursor) next() {
+	if c.reverse {
+		c.valid = c.it.Prev()
+	} else {
+		c.valid = c.it.Next()
+	}
+}
+
+// mergeScan visits the keys of srcs in order (descending if reverse), the
+// first source holding a key deciding its state, and skips deleted keys.
+func mergeScan(srcs []cursor, reverse bool, fn func(k, v []byte) bool) {
+	for {
+		best := -1
+		var bk []byte
+		for i, s := range srcs {
+			if !s.ok() {
+				continue
+			}
+			k := s.item().key
+			if best < 0 {
+				best, bk = i, k
+				continue
+			}
+			c := bytes.Compare(k, bk)
+			if reverse {
+				c = -c
+			}
+			if c < 0 {
+				best, bk = i, k
+			}
+		}
+		if best < 0 {
+			return
+		}
+		e := srcs[best].item()
+		for _, s := range srcs {
+			if s.ok() && bytes.Equal(s.item().key, bk) {
+				s.next()
+			}
+		}
+		if !e.del && !fn(e.key, e.val) {
+			return
+		}
+	}
+}
+
+// seq reports a sequence's value, if this memtable has one.
+func (m *memtable) seq(name string) (uint64, bool) {
+	if m == nil {
+		return 0, false
+	}
+	n, ok := m.seqs[name]
+	return n, ok
+}
