@@ -243,9 +243,13 @@ func TestGroupUndo(t *testing.T) {
 	put(t, b, "t", "a", "0")
 	put(t, b, "t", "b", "0")
 	errs := make(chan error, 4)
-	b.wmu.Lock() // the writer is busy: the calls after the first gather in one group
-	go func() { errs <- b.Batch(ctx, func(Tx) error { return nil }) }()
-	waitPending(b, 0)
+	// The writer is busy with a first call while the others gather, so
+	// that they form one group.
+	started, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		errs <- b.Batch(ctx, func(Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
 	go func() { errs <- b.Batch(ctx, func(tx Tx) error { return tx.Put("t", []byte("a"), []byte("1")) }) }()
 	waitPending(b, 1)
 	go func() {
@@ -265,7 +269,7 @@ func TestGroupUndo(t *testing.T) {
 		})
 	}()
 	waitPending(b, 3)
-	b.wmu.Unlock()
+	close(release)
 	var failed int
 	for range 4 {
 		if <-errs != nil {
@@ -276,13 +280,12 @@ func TestGroupUndo(t *testing.T) {
 	require.Equal(t, []string{"a=1", "b=0", "d=1 1 0"}, dump(t, b, "t"))
 }
 
-// waitPending waits until the group commit is running and n calls wait
-// for it.
+// waitPending waits until n calls wait for the group commit.
 func waitPending(b *Bolt, n int) {
 	for {
 		g := &b.group
 		g.mu.Lock()
-		ok := g.running && len(g.pending) == n
+		ok := len(g.pending) == n
 		g.mu.Unlock()
 		if ok {
 			return
