@@ -581,9 +581,9 @@ func (t *memTx) Delete(table string, key []byte) error {
 	if t.wl == nil {
 		return errors.New("catalog: delete in a read-only transaction")
 	}
-	if t.Get(table, key) == nil {
-		return nil
-	}
+	// A deletion is recorded without looking for the key first: the
+	// caller has nearly always just read it, and a needless one costs an
+	// entry, where the lookup would cost a search of the file.
 	k := bytes.Clone(key)
 	t.set(table, entry{key: k, del: true})
 	t.wl.ops = append(t.wl.ops, op{kind: opDel, table: table, key: k})
