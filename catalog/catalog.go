@@ -76,6 +76,7 @@ type Bolt struct {
 	state   atomic.Pointer[state]
 	smu     sync.Mutex
 	applied *sync.Cond
+	cpErr   error // the last checkpoint failed (under smu)
 
 	// wmu is held by whoever uses w or log: the group commit and a
 	// rotation.
@@ -341,24 +342,34 @@ func (b *Bolt) checkpoint(rotate bool) error {
 		}
 		return setApplied(tx, st.epoch)
 	})
-	if err != nil {
-		return fmt.Errorf("catalog: checkpoint: %w", err)
-	}
 	b.smu.Lock()
+	defer b.smu.Unlock()
+	defer b.applied.Broadcast()
+	if err != nil {
+		b.cpErr = fmt.Errorf("catalog: checkpoint: %w", err)
+		return b.cpErr
+	}
+	b.cpErr = nil
 	cur := b.state.Load()
 	b.state.Store(&state{active: cur.active})
-	b.applied.Broadcast()
-	b.smu.Unlock()
 	return nil
 }
 
 // rotate freezes the writer's memtable (equal to the published active one
 // between groups) and starts the next epoch of the log. It waits for the
-// frozen one, if any, to be applied first: the next epoch reuses its file.
-// The caller holds wmu.
+// frozen one, if any, to be applied first: the next epoch reuses its file;
+// if the last try to apply it failed, it returns that error instead. The
+// caller holds wmu.
 func (b *Bolt) rotate() error {
 	b.smu.Lock()
 	for b.state.Load().frozen != nil {
+		if b.cpErr != nil {
+			// Say why rather than wait for a disk that may not
+			// recover; the checkpointer keeps trying.
+			err := b.cpErr
+			b.smu.Unlock()
+			return err
+		}
 		b.applied.Wait()
 	}
 	b.smu.Unlock()

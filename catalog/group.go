@@ -86,7 +86,10 @@ func (b *Bolt) commit(calls []*groupCall) {
 		// The checkpoints fall behind: wait for the one running, and
 		// have the checkpointer take this memtable next.
 		if err := b.rotate(); err != nil {
-			b.failed = err
+			for _, c := range calls {
+				c.err <- err
+			}
+			return
 		}
 		b.kickCheckpoint()
 	}
