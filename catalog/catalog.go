@@ -434,7 +434,7 @@ func applyMemtable(tx *bolt.Tx, m *memtable) error {
 // makes four or five).
 type boltTx struct {
 	tx     *bolt.Tx
-	opened [6]openedTable
+	opened [16]openedTable
 	next   int
 }
 
