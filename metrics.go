@@ -21,6 +21,7 @@ type storeCollector struct {
 	stats gateway.Stats
 
 	objects, bytes, spaceObjects, spaceBytes, syncRuns, syncFailures, catalogBytes *prometheus.Desc
+	logGroups, logWrites, checkpoints, checkpointFailures, pending                 *prometheus.Desc
 }
 
 func newStoreCollector(svc *gateway.Service) *storeCollector {
@@ -36,11 +37,18 @@ func newStoreCollector(svc *gateway.Service) *storeCollector {
 		syncRuns:     d("jcsgw_sync_runs_total", "Space sync task runs."),
 		syncFailures: d("jcsgw_sync_failures_total", "Space sync task runs that failed."),
 		catalogBytes: d("jcsgw_catalog_bytes", "Size of the catalog."),
+		logGroups:    d("jcsgw_catalog_log_syncs_total", "Records the catalog's write-ahead log made durable, one fdatasync each."),
+		logWrites:    d("jcsgw_catalog_log_writes_total", "Catalog transactions those records held (÷ syncs: the group size)."),
+		checkpoints:  d("jcsgw_catalog_checkpoints_total", "Checkpoints that applied the log to the catalog file."),
+		checkpointFailures: d("jcsgw_catalog_checkpoint_failures_total",
+			"Checkpoints that failed (the log keeps their writes; the next one tries again)."),
+		pending: d("jcsgw_catalog_pending_entries", "Catalog entries logged and held in memory, not yet in the file."),
 	}
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.objects, c.bytes, c.spaceObjects, c.spaceBytes, c.syncRuns, c.syncFailures, c.catalogBytes} {
+	for _, d := range []*prometheus.Desc{c.objects, c.bytes, c.spaceObjects, c.spaceBytes, c.syncRuns, c.syncFailures, c.catalogBytes,
+		c.logGroups, c.logWrites, c.checkpoints, c.checkpointFailures, c.pending} {
 		ch <- d
 	}
 }
@@ -70,4 +78,14 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.syncRuns, prometheus.CounterValue, float64(st.SyncRuns))
 	ch <- prometheus.MustNewConstMetric(c.syncFailures, prometheus.CounterValue, float64(st.SyncFailures))
 	g(c.catalogBytes, float64(st.CatalogBytes))
+	// The log's counters are read now, not from the cached scan.
+	lg := c.svc.CatalogLog()
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.logGroups, lg.Groups)
+	counter(c.logWrites, lg.Calls)
+	counter(c.checkpoints, lg.Checkpoints)
+	counter(c.checkpointFailures, lg.CheckpointFailures)
+	g(c.pending, float64(lg.Pending))
 }

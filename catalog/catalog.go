@@ -58,7 +58,19 @@ type Store interface {
 	BatchReady(ctx context.Context, ready func() error, fn func(Tx) error) error
 	// Size reports the catalog file's size in bytes.
 	Size() int64
+	// LogStats reports the write-ahead log's work since the store opened.
+	LogStats() LogStats
 	Close() error
+}
+
+// LogStats counts the log's work: for monitoring the size of groups (Calls
+// ÷ Groups) and whether the checkpoints keep up.
+type LogStats struct {
+	Groups             int64 // records written, each with one fdatasync
+	Calls              int64 // transactions they made durable
+	Checkpoints        int64 // bbolt commits that took the memtables in
+	CheckpointFailures int64
+	Pending            int64 // entries in memory that the file has not taken yet
 }
 
 // Bolt is the bbolt-backed Store. A write is durable once its group's
@@ -85,6 +97,8 @@ type Bolt struct {
 	log    *wal
 	wlog   writeLog
 	failed error // a log write failed: no later write can be trusted to it
+
+	groups, calls, checkpoints, checkpointFailures atomic.Int64
 
 	group     groupCommit
 	closeOnce sync.Once
@@ -275,6 +289,16 @@ func (b *Bolt) Size() int64 {
 	return n
 }
 
+func (b *Bolt) LogStats() LogStats {
+	st := b.state.Load()
+	pending := st.active.n
+	if st.frozen != nil {
+		pending += st.frozen.n
+	}
+	return LogStats{Groups: b.groups.Load(), Calls: b.calls.Load(), Checkpoints: b.checkpoints.Load(),
+		CheckpointFailures: b.checkpointFailures.Load(), Pending: int64(pending)}
+}
+
 // Close moves everything the log holds into the file and closes both.
 func (b *Bolt) Close() error {
 	b.closeOnce.Do(func() { b.closeErr = b.close() })
@@ -346,9 +370,11 @@ func (b *Bolt) checkpoint(rotate bool) error {
 	defer b.smu.Unlock()
 	defer b.applied.Broadcast()
 	if err != nil {
+		b.checkpointFailures.Add(1)
 		b.cpErr = fmt.Errorf("catalog: checkpoint: %w", err)
 		return b.cpErr
 	}
+	b.checkpoints.Add(1)
 	b.cpErr = nil
 	cur := b.state.Load()
 	b.state.Store(&state{active: cur.active})

@@ -172,6 +172,8 @@ func (b *Bolt) commit(calls []*groupCall) {
 			return
 		}
 		b.publish()
+		b.groups.Add(1)
+		b.calls.Add(int64(len(stand)))
 	}
 	wl.reset() // they stand
 	for _, c := range stand {

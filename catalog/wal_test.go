@@ -306,3 +306,35 @@ func TestFreshCatalogIgnoresOldLog(t *testing.T) {
 	defer b.Close()
 	require.Empty(t, dump(t, b, "t"))
 }
+
+// The log's counters: every successful call counted once, in fewer or as
+// many syncs; a checkpoint counted and nothing left pending after it.
+func TestLogStats(t *testing.T) {
+	b := openTest(t)
+	const n = 50
+	errs := concurrently(n, func(i int) error {
+		return b.Batch(context.Background(), func(tx Tx) error {
+			if i%10 == 9 {
+				return fmt.Errorf("no")
+			}
+			return tx.Put("t", []byte(fmt.Sprint(i)), nil)
+		})
+	})
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	require.Equal(t, 5, failed)
+	st := b.LogStats()
+	require.EqualValues(t, n-failed, st.Calls)
+	require.GreaterOrEqual(t, st.Groups, int64(1))
+	require.LessOrEqual(t, st.Groups, st.Calls)
+	require.LessOrEqual(t, st.Pending, int64(n-failed)) // the ticker may have checkpointed some
+	require.NoError(t, b.checkpoint(true))
+	st = b.LogStats()
+	require.GreaterOrEqual(t, st.Checkpoints, int64(1))
+	require.Zero(t, st.Pending)
+	require.Zero(t, st.CheckpointFailures)
+}

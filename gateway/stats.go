@@ -25,6 +25,9 @@ type Stats struct {
 	CatalogBytes int64
 }
 
+// CatalogLog reports the catalog's write-ahead log counters (cheap: no scan).
+func (s *Service) CatalogLog() catalog.LogStats { return s.cat.LogStats() }
+
 // Stats scans the catalog once. It costs O(objects), so callers should not
 // ask more often than a scrape interval.
 func (s *Service) Stats(ctx context.Context) (Stats, error) {

@@ -97,6 +97,13 @@ func TestOpsMetricsLogsAndProbes(t *testing.T) {
 	assert.Eventually(t, func() bool { return metric(t, s, "jcsgw_bucket_objects", `bucket="opsbkt"`) == 0 },
 		5*time.Second, 100*time.Millisecond, "store gauges exist for every bucket")
 	assert.Greater(t, metric(t, s, "jcsgw_catalog_bytes"), 0.0)
+	// Every write above went through the catalog's log: at least one sync,
+	// and at least as many transactions as syncs.
+	syncs := metric(t, s, "jcsgw_catalog_log_syncs_total")
+	assert.GreaterOrEqual(t, syncs, 1.0)
+	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_catalog_log_writes_total"), syncs)
+	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_catalog_pending_entries"), 0.0)
+	assert.Zero(t, metric(t, s, "jcsgw_catalog_checkpoint_failures_total"))
 	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_requests_in_flight", `front="probe"`), 0.0)
 
 	// One structured line per request, with id, user, front, op, status,
