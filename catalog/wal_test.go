@@ -26,6 +26,14 @@ func (b *Bolt) crash(t *testing.T) {
 	})
 }
 
+// openAt opens the catalog at path; the caller closes it (or crashes it).
+func openAt(t *testing.T, path string) *Bolt {
+	t.Helper()
+	b, err := OpenBolt(path)
+	require.NoError(t, err)
+	return b
+}
+
 func put(t *testing.T, b *Bolt, table, k, v string) {
 	t.Helper()
 	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { return tx.Put(table, []byte(k), []byte(v)) }))
@@ -52,15 +60,14 @@ func dump(t *testing.T, b *Bolt, table string) []string {
 // epoch frozen for a checkpoint that never ran.
 func TestLogSurvivesCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	b, err := OpenBolt(path)
-	require.NoError(t, err)
+	b := openAt(t, path)
 	put(t, b, "t", "in-file", "1")
 	put(t, b, "t", "gone", "x")
 	require.NoError(t, b.checkpoint(true)) // both into the file
 	del(t, b, "t", "gone")
 	put(t, b, "t", "frozen", "2")
 	var id int64
-	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { id, err = tx.NextID("s"); return err }))
+	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { var err error; id, err = tx.NextID("s"); return err }))
 	// Freeze that epoch but do not apply it; then write to the next.
 	b.wmu.Lock()
 	require.NoError(t, b.rotate())
@@ -69,12 +76,11 @@ func TestLogSurvivesCrash(t *testing.T) {
 	put(t, b, "t", "in-file", "1b")
 	b.crash(t)
 
-	b, err = OpenBolt(path)
-	require.NoError(t, err)
+	b = openAt(t, path)
 	defer b.Close()
 	require.Equal(t, []string{"active=3", "frozen=2", "in-file=1b"}, dump(t, b, "t"))
 	var next int64
-	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { next, err = tx.NextID("s"); return err }))
+	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { var err error; next, err = tx.NextID("s"); return err }))
 	require.Equal(t, id+1, next)
 }
 
@@ -82,8 +88,7 @@ func TestLogSurvivesCrash(t *testing.T) {
 // writes before them stand, nothing after them is invented.
 func TestLogTornTail(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	b, err := OpenBolt(path)
-	require.NoError(t, err)
+	b := openAt(t, path)
 	put(t, b, "t", "a", "1")
 	put(t, b, "t", "b", "2")
 	epoch, end := b.log.epoch, b.log.off
@@ -103,14 +108,12 @@ func TestLogTornTail(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	b, err = OpenBolt(path)
-	require.NoError(t, err)
+	b = openAt(t, path)
 	require.Equal(t, []string{"a=1"}, dump(t, b, "t"))
 	// The next epoch writes over what is left; a crash then recovers it.
 	put(t, b, "t", "c", "3")
 	b.crash(t)
-	b, err = OpenBolt(path)
-	require.NoError(t, err)
+	b = openAt(t, path)
 	defer b.Close()
 	require.Equal(t, []string{"a=1", "c=3"}, dump(t, b, "t"))
 }
@@ -118,8 +121,7 @@ func TestLogTornTail(t *testing.T) {
 // Close leaves nothing in the log: the file alone holds every write.
 func TestCloseCheckpoints(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	b, err := OpenBolt(path)
-	require.NoError(t, err)
+	b := openAt(t, path)
 	for i := range 100 {
 		put(t, b, "t", fmt.Sprintf("k%03d", i), "v")
 	}
@@ -127,8 +129,7 @@ func TestCloseCheckpoints(t *testing.T) {
 	for i := range 2 {
 		require.NoError(t, os.Remove(walPath(path, i)))
 	}
-	b, err = OpenBolt(path)
-	require.NoError(t, err)
+	b = openAt(t, path)
 	defer b.Close()
 	require.Len(t, dump(t, b, "t"), 100)
 }
@@ -139,8 +140,7 @@ func TestCloseCheckpoints(t *testing.T) {
 // and write transactions, and across a crash.
 func TestMemtablesMatchAMap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	b, err := OpenBolt(path)
-	require.NoError(t, err)
+	b := openAt(t, path)
 	defer func() { b.Close() }()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -203,8 +203,7 @@ func TestMemtablesMatchAMap(t *testing.T) {
 			b.wmu.Unlock()
 		case r < 3:
 			b.crash(t)
-			b, err = OpenBolt(path)
-			require.NoError(t, err)
+			b = openAt(t, path)
 		}
 		// A batch of a few writes, checked inside the write transaction
 		// too (it sees its own writes, and scans while writing).
@@ -296,13 +295,11 @@ func waitPending(b *Bolt, n int) {
 // another one.
 func TestFreshCatalogIgnoresOldLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	b, err := OpenBolt(path)
-	require.NoError(t, err)
+	b := openAt(t, path)
 	put(t, b, "t", "old", "1")
 	b.crash(t)
 	require.NoError(t, os.Remove(path))
-	b, err = OpenBolt(path)
-	require.NoError(t, err)
+	b = openAt(t, path)
 	defer b.Close()
 	require.Empty(t, dump(t, b, "t"))
 }
