@@ -100,6 +100,10 @@ type Bolt struct {
 
 	groups, calls, checkpoints, checkpointFailures atomic.Int64
 
+	// checkpointAt and maxPending are checkpointEntries and maxEntries
+	// (tests make them small).
+	checkpointAt, maxPending int
+
 	group     groupCommit
 	closeOnce sync.Once
 	closeErr  error
@@ -155,7 +159,7 @@ func OpenBolt(path string) (*Bolt, error) {
 		db.Close()
 		return nil, err
 	}
-	b := &Bolt{db: db, path: path, w: newMemtable(), log: log,
+	b := &Bolt{db: db, path: path, w: newMemtable(), log: log, checkpointAt: checkpointEntries, maxPending: maxEntries,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	b.applied = sync.NewCond(&b.smu)
 	b.state.Store(&state{active: newMemtable()})

@@ -82,7 +82,7 @@ func (g *groupCommit) loop() {
 func (b *Bolt) commit(calls []*groupCall) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	if b.failed == nil && b.w.n >= maxEntries {
+	if b.failed == nil && b.w.n >= b.maxPending {
 		// The checkpoints fall behind: wait for the one running, and
 		// have the checkpointer take this memtable next.
 		if err := b.rotate(); err != nil {
@@ -179,7 +179,7 @@ func (b *Bolt) commit(calls []*groupCall) {
 	for _, c := range stand {
 		c.err <- nil
 	}
-	if b.w.n >= checkpointEntries {
+	if b.w.n >= b.checkpointAt {
 		b.kickCheckpoint()
 	}
 }

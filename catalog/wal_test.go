@@ -335,3 +335,40 @@ func TestLogStats(t *testing.T) {
 	require.Zero(t, st.Pending)
 	require.Zero(t, st.CheckpointFailures)
 }
+
+// With the memtables at their limit the writer waits for the checkpoint
+// and goes on: many concurrent writers against a tiny limit all commit,
+// through many checkpoints, and a crash after them loses nothing.
+func TestWriterWaitsForCheckpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	b := openAt(t, path)
+	b.checkpointAt, b.maxPending = 4, 8
+	const rounds, per = 40, 8
+	const n = rounds * per
+	for r := range rounds {
+		errs := concurrently(per, func(i int) error {
+			return b.Batch(context.Background(), func(tx Tx) error {
+				for j := range 3 {
+					if err := tx.Put("t", []byte(fmt.Sprintf("k%03d-%d", r*per+i, j)), []byte{byte(i)}); err != nil {
+						return err
+					}
+				}
+				_, err := tx.NextID("s")
+				return err
+			})
+		})
+		for i, err := range errs {
+			require.NoError(t, err, "round %d, call %d", r, i)
+		}
+	}
+	st := b.LogStats()
+	require.Greater(t, st.Checkpoints, int64(10), "the limit made the writer wait for checkpoints")
+	require.LessOrEqual(t, st.Pending, int64(2*(8+3*maxGroup)))
+	b.crash(t)
+	b = openAt(t, path)
+	defer b.Close()
+	require.Equal(t, 3*n, len(dump(t, b, "t")), "keys after the crash")
+	var next int64
+	require.NoError(t, b.Batch(context.Background(), func(tx Tx) error { var err error; next, err = tx.NextID("s"); return err }))
+	require.EqualValues(t, n+1, next)
+}
