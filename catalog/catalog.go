@@ -349,12 +349,14 @@ func (b *Bolt) checkpointer() {
 
 // checkpoint applies the frozen memtable, if any, in one bbolt commit that
 // also records its epoch as applied; with rotate, it first freezes the
-// writer's memtable when nothing is frozen (taking wmu for that alone, so
-// it must then be called without it). A failed commit leaves the memtable
+// writer's memtable when nothing is frozen and the writer is idle (so it
+// must then be called without wmu). A failed commit leaves the memtable
 // frozen, to be tried again: the log still holds it.
 func (b *Bolt) checkpoint(rotate bool) error {
-	if rotate && b.state.Load().frozen == nil {
-		b.wmu.Lock()
+	// Only if the writer is idle: a busy writer rotates by itself, and
+	// one waiting for this checkpoint holds wmu (blocking on it here
+	// would leave both waiting).
+	if rotate && b.state.Load().frozen == nil && b.wmu.TryLock() {
 		if b.state.Load().frozen == nil && b.w.n+len(b.w.seqs) > 0 && b.failed == nil {
 			_ = b.rotate()
 		}

@@ -82,9 +82,10 @@ func (g *groupCommit) loop() {
 func (b *Bolt) commit(calls []*groupCall) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	if b.failed == nil && b.w.n >= b.maxPending {
-		// The checkpoints fall behind: wait for the one running, and
-		// have the checkpointer take this memtable next.
+	// Hand the memtable to the checkpointer once it is large and nothing
+	// is frozen; once it is at the limit, wait for the checkpoint running
+	// (the checkpoints fall behind) and hand it over then.
+	if b.failed == nil && (b.w.n >= b.maxPending || (b.w.n >= b.checkpointAt && b.state.Load().frozen == nil)) {
 		if err := b.rotate(); err != nil {
 			for _, c := range calls {
 				c.err <- err
