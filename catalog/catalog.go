@@ -78,8 +78,7 @@ type LogStats struct {
 // on through the memtables, and a checkpoint later moves it into the bbolt
 // file, many groups per bbolt commit.
 type Bolt struct {
-	db   *bolt.DB
-	path string
+	db *bolt.DB
 
 	// state is what a transaction combines with a bbolt read transaction.
 	// It is loaded without a lock; smu orders the writers of it (the
@@ -159,7 +158,7 @@ func OpenBolt(path string) (*Bolt, error) {
 		db.Close()
 		return nil, err
 	}
-	b := &Bolt{db: db, path: path, w: newMemtable(), log: log, checkpointAt: checkpointEntries, maxPending: maxEntries,
+	b := &Bolt{db: db, w: newMemtable(), log: log, checkpointAt: checkpointEntries, maxPending: maxEntries,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	b.applied = sync.NewCond(&b.smu)
 	b.state.Store(&state{active: newMemtable()})
@@ -427,25 +426,17 @@ func (b *Bolt) publish() {
 	b.smu.Unlock()
 }
 
+// applyMemtable writes m into the file, each entry as the op a replay of
+// the log would apply.
 func applyMemtable(tx *bolt.Tx, m *memtable) error {
+	var err error
 	for name, t := range m.tables {
-		var bk *bolt.Bucket
-		var err error
 		t.Scan(func(e entry) bool {
-			if bk == nil {
-				if e.del {
-					if bk = tx.Bucket([]byte(name)); bk == nil {
-						return true // nothing to delete from
-					}
-				} else if bk, err = tx.CreateBucketIfNotExists([]byte(name)); err != nil {
-					return false
-				}
-			}
+			o := op{kind: opPut, table: name, key: e.key, val: e.val}
 			if e.del {
-				err = bk.Delete(e.key)
-			} else {
-				err = bk.Put(e.key, e.val)
+				o.kind = opDel
 			}
+			err = applyOp(tx, o)
 			return err == nil
 		})
 		if err != nil {

@@ -203,7 +203,8 @@ func (w *wal) file() *os.File { return w.files[w.epoch%2] }
 
 // append writes one record of ops and makes it durable.
 func (w *wal) append(ops []op) error {
-	b := append(w.buf[:0], make([]byte, walHeader)...)
+	var header [walHeader]byte // filled in below
+	b := append(w.buf[:0], header[:]...)
 	for _, o := range ops {
 		b = appendOp(b, o)
 	}
