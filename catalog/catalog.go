@@ -539,6 +539,7 @@ type memTx struct {
 	file   boltTx
 	layers [2]*memtable
 	wl     *writeLog // nil: read-only
+	writes int       // sets so far: a scan of the writer's tree re-seeks after any
 }
 
 // writeLog is what a group's calls did to the writer's memtable: the ops
@@ -626,6 +627,7 @@ func (t *memTx) Delete(table string, key []byte) error {
 
 func (t *memTx) set(table string, e entry) {
 	prev, replaced := t.layers[0].set(table, e)
+	t.writes++
 	t.wl.undo = append(t.wl.undo, undo{table: table, key: e.key, prev: prev, replaced: replaced})
 }
 
@@ -651,21 +653,39 @@ func (t *memTx) scan(table string, bound []byte, reverse bool, fn func(k, v []by
 	}
 	var srcs [3]cursor
 	n := 0
+	var own *treeCursor // the writer's tree, which fn may change
 	for i, m := range t.layers {
 		if !m.has(table) {
 			continue
 		}
-		tr := m.tables[table]
+		c := newTreeCursor(m.tables[table], bound, reverse)
 		if i == 0 && t.wl != nil {
-			// The writer's tree may change under fn: scan a copy.
-			tr = tr.Copy()
+			own = c
 		}
-		srcs[n] = newTreeCursor(tr, bound, reverse)
+		srcs[n] = c
 		n++
 	}
 	if b := t.file.bucket(table); b != nil {
 		srcs[n] = newFileCursor(b, bound, reverse)
 		n++
+	}
+	if own != nil {
+		// A write invalidates the tree's iterator: after fn has written,
+		// the cursor is placed again past the key fn was given, so the scan
+		// goes on over the tree as it now is. (Scanning a copy instead
+		// would make every later write to the tree duplicate the nodes on
+		// its path, a few KiB each, even when fn writes nothing.)
+		seen, inner := t.writes, fn
+		fn = func(k, v []byte) bool {
+			if !inner(k, v) {
+				return false
+			}
+			if t.writes != seen {
+				seen = t.writes
+				own.seekPast(k)
+			}
+			return true
+		}
 	}
 	mergeScan(srcs[:n], reverse, fn)
 	return nil

@@ -98,6 +98,7 @@ type cursor interface {
 }
 
 type treeCursor struct {
+	t       *tree
 	it      btree.IterG[entry]
 	valid   bool
 	reverse bool
@@ -106,9 +107,16 @@ type treeCursor struct {
 // newTreeCursor positions a cursor on t at the first key >= from, or, in
 // reverse, at the last key < before (the last key of all if before is nil).
 func newTreeCursor(t *tree, bound []byte, reverse bool) *treeCursor {
-	c := &treeCursor{it: t.Iter(), reverse: reverse}
+	c := &treeCursor{t: t, reverse: reverse}
+	c.seek(bound)
+	return c
+}
+
+// seek places the cursor as newTreeCursor describes, on a fresh iterator.
+func (c *treeCursor) seek(bound []byte) {
+	c.it = c.t.Iter()
 	switch {
-	case !reverse:
+	case !c.reverse:
 		c.valid = c.it.Seek(entry{key: bound})
 	case bound == nil:
 		c.valid = c.it.Last()
@@ -119,7 +127,15 @@ func newTreeCursor(t *tree, bound []byte, reverse bool) *treeCursor {
 			c.valid = c.it.Last()
 		}
 	}
-	return c
+}
+
+// seekPast places the cursor on the first key after k in its direction, in
+// the tree as it is now.
+func (c *treeCursor) seekPast(k []byte) {
+	c.seek(k)
+	if !c.reverse && c.valid && bytes.Equal(c.it.Item().key, k) {
+		c.next()
+	}
 }
 
 func (c *treeCursor) ok() bool    { return c.valid }

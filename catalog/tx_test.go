@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -81,5 +82,95 @@ func BenchmarkViewGets(b *testing.B) {
 			tx.Get(tables[1], []byte("k00500")) // a GET reads the bucket thrice (owner checks)
 			return nil
 		})
+	}
+}
+
+// A scan in a write transaction whose fn writes to the table it scans goes
+// on over the table as it now is: after each key it visits the next live
+// key past it, new ones included, in either direction, whether the keys
+// sit in the file, in a frozen memtable or in the writer's own.
+func TestScanWhileWritingItsTable(t *testing.T) {
+	b := openTest(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	want := map[string]string{}
+	key := func() string { return fmt.Sprintf("k%03d", rng.IntN(300)) }
+	write := func(tx Tx, k string) error {
+		if rng.IntN(3) == 0 {
+			delete(want, k)
+			return tx.Delete("t", []byte(k))
+		}
+		v := fmt.Sprint(rng.IntN(1000))
+		want[k] = v
+		return tx.Put("t", []byte(k), []byte(v))
+	}
+	// next is the model's first live key after last in a direction.
+	next := func(last string, started, reverse bool) (string, bool) {
+		var best string
+		found := false
+		for k := range want {
+			after := !started || (k > last && !reverse) || (k < last && reverse)
+			if after && (!found || (k < best) != reverse) {
+				best, found = k, true
+			}
+		}
+		return best, found
+	}
+	for round := range 30 {
+		// Spread the keys over the layers: the file, a frozen memtable,
+		// and the writer's own.
+		for layer := range 3 {
+			require.NoError(t, b.Update(ctx, func(tx Tx) error {
+				for range 40 {
+					if err := write(tx, key()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+			switch layer {
+			case 0:
+				require.NoError(t, b.checkpoint(true))
+			case 1:
+				b.wmu.Lock()
+				err := b.rotate()
+				b.wmu.Unlock()
+				require.NoError(t, err)
+			}
+		}
+		reverse := round%2 == 1
+		require.NoError(t, b.Update(ctx, func(tx Tx) error {
+			var failed error
+			last, started := "", false
+			visit := func(k, v []byte) bool {
+				exp, ok := next(last, started, reverse)
+				if !ok || exp != string(k) || want[exp] != string(v) {
+					failed = fmt.Errorf("round %d: visited %s=%s after %q, want %s=%s (%v)", round, k, v, last, exp, want[exp], ok)
+					return false
+				}
+				last, started = string(k), true
+				// Rewrite the key visited and a few anywhere, ahead
+				// of the scan and behind it.
+				for _, w := range []string{string(k), key(), key(), key()} {
+					if failed = write(tx, w); failed != nil {
+						return false
+					}
+				}
+				return true
+			}
+			if reverse {
+				tx.ScanReverse("t", nil, visit)
+			} else {
+				tx.Scan("t", nil, visit)
+			}
+			if failed != nil {
+				return failed
+			}
+			if _, more := next(last, started, reverse); more {
+				return fmt.Errorf("round %d: the scan stopped at %q before the end", round, last)
+			}
+			return nil
+		}))
+		require.NoError(t, b.checkpoint(true))
 	}
 }

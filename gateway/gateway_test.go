@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -380,4 +381,40 @@ func TestEmptyContentIsPlacedOnce(t *testing.T) {
 	put(t, f, "bkt", "p/z", nil)
 	assert.EqualValues(t, 4, store.places.Load())
 	assert.Contains(t, f.blobs(t), emptySHA)
+}
+
+// An implicit package goes with its last object, whatever the order its
+// objects are deleted in, and not a moment before; its neighbours stay.
+func TestImplicitPackageGoesWithItsLastObject(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	require.NoError(t, err)
+	const n = 12
+	orders := map[string][]int{"forward": {}, "reverse": {}, "shuffled": {}, "middle out": {}}
+	for i := range n {
+		orders["forward"] = append(orders["forward"], i)
+		orders["reverse"] = append(orders["reverse"], n-1-i)
+		orders["middle out"] = append(orders["middle out"], (n/2+(i+1)/2*(1-2*(i%2))+n)%n)
+	}
+	orders["shuffled"] = rand.New(rand.NewPCG(3, 4)).Perm(n)
+	for name, order := range orders {
+		pkg := strings.ReplaceAll(name, " ", "-")
+		put(t, f, "bkt", "a/x", []byte("before"))
+		for i := range n {
+			put(t, f, "bkt", fmt.Sprintf("%s/k%02d", pkg, i), []byte{byte(i)})
+		}
+		put(t, f, "bkt", pkg+"z/x", []byte("after"))
+		for j, i := range order {
+			_, err := f.svc.PackageByName(ctx, "bkt", pkg)
+			require.NoError(t, err, "%s: before deleting the %d. object", name, j+1)
+			require.NoError(t, f.svc.DeleteKey(ctx, "bkt", fmt.Sprintf("%s/k%02d", pkg, i)))
+		}
+		_, err := f.svc.PackageByName(ctx, "bkt", pkg)
+		require.ErrorContains(t, err, "does not exist", name)
+		for _, other := range []string{"a", pkg + "z"} {
+			_, err := f.svc.PackageByName(ctx, "bkt", other)
+			require.NoError(t, err, "%s: %s", name, other)
+		}
+	}
 }

@@ -514,12 +514,13 @@ func (s *Service) Move(ctx context.Context, moves []Moving) ([]int64, error) {
 			if err := tx.Delete(tKeyIdx, keyIdxKey(o.BucketID, src.Name, o.Path)); err != nil {
 				return err
 			}
+			from := o.Path
 			o.PackageID, o.BucketID, o.Path, o.Updated = dst.ID, dst.BucketID, m.Path, s.now()
 			if err := writeObjTx(tx, dst.Name, o); err != nil {
 				return err
 			}
 			if src.ID != dst.ID {
-				if err := s.dropIfUnused(tx, r, src.ID); err != nil {
+				if err := s.dropIfUnused(tx, r, src.ID, from); err != nil {
 					return err
 				}
 			}
@@ -541,7 +542,7 @@ func (s *Service) DeleteObjects(ctx context.Context, ids []int64) error {
 			if err := s.removeObjTx(tx, r, o); err != nil {
 				return err
 			}
-			if err := s.dropIfUnused(tx, r, o.PackageID); err != nil {
+			if err := s.dropIfUnused(tx, r, o.PackageID, o.Path); err != nil {
 				return err
 			}
 		}

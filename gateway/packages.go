@@ -183,24 +183,40 @@ func (s *Service) deletePackageTx(tx catalog.Tx, r *refs, p pkgRec) error {
 	return tx.Delete(tPkg, u64(p.ID))
 }
 
-func packageEmpty(tx catalog.Tx, id int64) bool {
+// packageEmpty tells whether a package holds no object. near is a path just
+// removed from it ("" if none): the search starts there, on either side,
+// because the keys a scan from the package's first path would step over
+// first are often those removed by the writes before (a recursive delete
+// goes in order), each a deletion the catalog must skip until its next
+// checkpoint.
+func packageEmpty(tx catalog.Tx, id int64, near string) bool {
 	prefix := u64(id)
-	empty := true
-	tx.Scan(tPathIdx, prefix, func(k, _ []byte) bool {
-		empty = !bytes.HasPrefix(k, prefix)
+	found := false
+	first := func(k, _ []byte) bool {
+		found = bytes.HasPrefix(k, prefix)
 		return false
-	})
-	return empty
+	}
+	if near == "" {
+		tx.Scan(tPathIdx, prefix, first)
+		return !found
+	}
+	at := pathKey(id, near)
+	if tx.Scan(tPathIdx, at, first); found {
+		return false
+	}
+	tx.ScanReverse(tPathIdx, at, first)
+	return !found
 }
 
 // dropIfUnused removes an implicit package once its last object is gone:
-// to S3 it was only ever a folder implied by its keys.
-func (s *Service) dropIfUnused(tx catalog.Tx, r *refs, pkgID int64) error {
+// to S3 it was only ever a folder implied by its keys. near is the path of
+// the object just removed, if any (see packageEmpty).
+func (s *Service) dropIfUnused(tx catalog.Tx, r *refs, pkgID int64, near string) error {
 	p, err := getPackage(tx, pkgID)
 	if err != nil {
 		return nil
 	}
-	if p.Explicit || !packageEmpty(tx, p.ID) {
+	if p.Explicit || !packageEmpty(tx, p.ID, near) {
 		return nil
 	}
 	return s.deletePackageTx(tx, r, p)

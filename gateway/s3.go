@@ -166,7 +166,7 @@ func (s *Service) DeleteKey(ctx context.Context, bucket, key string) error {
 			if err := s.putPackageTx(tx, p); err != nil {
 				return err
 			}
-			return s.dropIfUnused(tx, r, p.ID)
+			return s.dropIfUnused(tx, r, p.ID, "")
 		}
 		o, ok, err := findObj(tx, p.ID, path)
 		if err != nil || !ok || !o.visible() {
@@ -175,7 +175,7 @@ func (s *Service) DeleteKey(ctx context.Context, bucket, key string) error {
 		if err := s.removeObjTx(tx, r, o); err != nil {
 			return err
 		}
-		return s.dropIfUnused(tx, r, p.ID)
+		return s.dropIfUnused(tx, r, p.ID, path)
 	})
 }
 
