@@ -189,7 +189,11 @@ func (s *Service) Fsck(ctx context.Context, opt FsckOptions) (*FsckReport, error
 			for _, b := range o.Blocks {
 				want[blobRef{o.SpaceID, b.Hash}]--
 			}
-			if err := s.removeObjTx(tx, &r, o); err != nil {
+			p, err := getPackage(tx, o.PackageID)
+			if err != nil {
+				return err
+			}
+			if err := s.removeObjTx(tx, &r, p, o); err != nil {
 				return err
 			}
 		}

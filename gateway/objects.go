@@ -100,13 +100,10 @@ func (s *Service) ObjectByPath(ctx context.Context, pkgID int64, path string) (O
 	return out, err
 }
 
-// removeObjTx deletes an object and its index entries and drops its
-// references; an implicit package left empty goes with it.
-func (s *Service) removeObjTx(tx catalog.Tx, r *refs, o objRec) error {
-	p, err := getPackage(tx, o.PackageID)
-	if err != nil {
-		return err
-	}
+// removeObjTx deletes an object of package p and its index entries and
+// drops its references. The package stays: callers that remove objects
+// one by one drop it once it is left empty (dropIfUnused).
+func (s *Service) removeObjTx(tx catalog.Tx, r *refs, p pkgRec, o objRec) error {
 	if err := tx.Delete(tPathIdx, pathKey(o.PackageID, o.Path)); err != nil {
 		return err
 	}
@@ -520,7 +517,7 @@ func (s *Service) Move(ctx context.Context, moves []Moving) ([]int64, error) {
 				return err
 			}
 			if src.ID != dst.ID {
-				if err := s.dropIfUnused(tx, r, src.ID, from); err != nil {
+				if err := s.dropIfUnused(tx, r, src, from); err != nil {
 					return err
 				}
 			}
@@ -539,10 +536,14 @@ func (s *Service) DeleteObjects(ctx context.Context, ids []int64) error {
 			if err != nil {
 				continue
 			}
-			if err := s.removeObjTx(tx, r, o); err != nil {
+			p, err := getPackage(tx, o.PackageID)
+			if err != nil {
 				return err
 			}
-			if err := s.dropIfUnused(tx, r, o.PackageID, o.Path); err != nil {
+			if err := s.removeObjTx(tx, r, p, o); err != nil {
+				return err
+			}
+			if err := s.dropIfUnused(tx, r, p, o.Path); err != nil {
 				return err
 			}
 		}

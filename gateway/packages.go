@@ -168,7 +168,7 @@ func (s *Service) deletePackageTx(tx catalog.Tx, r *refs, p pkgRec) error {
 		if err != nil {
 			return err
 		}
-		if err := s.removeObjTx(tx, r, o); err != nil {
+		if err := s.removeObjTx(tx, r, p, o); err != nil {
 			return err
 		}
 	}
@@ -211,11 +211,7 @@ func packageEmpty(tx catalog.Tx, id int64, near string) bool {
 // dropIfUnused removes an implicit package once its last object is gone:
 // to S3 it was only ever a folder implied by its keys. near is the path of
 // the object just removed, if any (see packageEmpty).
-func (s *Service) dropIfUnused(tx catalog.Tx, r *refs, pkgID int64, near string) error {
-	p, err := getPackage(tx, pkgID)
-	if err != nil {
-		return nil
-	}
+func (s *Service) dropIfUnused(tx catalog.Tx, r *refs, p pkgRec, near string) error {
 	if p.Explicit || !packageEmpty(tx, p.ID, near) {
 		return nil
 	}

@@ -166,16 +166,16 @@ func (s *Service) DeleteKey(ctx context.Context, bucket, key string) error {
 			if err := s.putPackageTx(tx, p); err != nil {
 				return err
 			}
-			return s.dropIfUnused(tx, r, p.ID, "")
+			return s.dropIfUnused(tx, r, p, "")
 		}
 		o, ok, err := findObj(tx, p.ID, path)
 		if err != nil || !ok || !o.visible() {
 			return err
 		}
-		if err := s.removeObjTx(tx, r, o); err != nil {
+		if err := s.removeObjTx(tx, r, p, o); err != nil {
 			return err
 		}
-		return s.dropIfUnused(tx, r, p.ID, path)
+		return s.dropIfUnused(tx, r, p, path)
 	})
 }
 

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"jcsgw/gateway/telemetry"
 )
 
 const usage = `jcsgw — one store, two dialects: the JCS /v1 API and S3.
@@ -78,5 +80,5 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(telemetry.NewTextHandler(w))
 }

@@ -162,11 +162,17 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			if info.User == "" && (rw.status == http.StatusUnauthorized || rw.status == http.StatusForbidden) {
 				info.User = claimedKey(r) // a denial names the key it claimed, never a secret
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("id", info.ID), slog.String("user", info.User), slog.String("front", info.Front),
-				slog.String("op", op), slog.String("method", r.Method), slog.Int("status", rw.status),
-				slog.Int64("in", body.n), slog.Int64("out", rw.n), slog.Duration("duration", d),
-				slog.String("remote", r.RemoteAddr))
+			// The record is made here rather than by log.LogAttrs, which
+			// would look up the caller's frame for a source nobody logs.
+			if h := log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+				rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				rec.AddAttrs(
+					slog.String("id", info.ID), slog.String("user", info.User), slog.String("front", info.Front),
+					slog.String("op", op), slog.String("method", r.Method), slog.Int("status", rw.status),
+					slog.Int64("in", body.n), slog.Int64("out", rw.n), slog.Duration("duration", d),
+					slog.String("remote", r.RemoteAddr))
+				h.Handle(r.Context(), rec)
+			}
 		}()
 		next.ServeHTTP(rw, r)
 	})
