@@ -411,10 +411,14 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	// A blob is in a pack or in a file of its own; written by an older
-	// version, the same content may be in both.
-	if _, err := l.packs.remove(name); err != nil {
-		return fmt.Errorf("local store: %w", err)
+	// A blob is in a pack or in a file of its own, by its size. (A store
+	// written before packs may hold a small one in both: its file is then
+	// an orphan, which the gateway's collector removes.)
+	if packed, err := l.packs.remove(name); err != nil || packed {
+		if err != nil {
+			return fmt.Errorf("local store: %w", err)
+		}
+		return nil
 	}
 	// Unread, the file may become a spare: the check and the move are one
 	// step under l.mu, which Open takes to count a reader in. A plain

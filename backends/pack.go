@@ -34,7 +34,11 @@ import (
 // New records always go to a fresh pack after open.
 //
 // Delete records are not synced: a delete lost in a crash brings back a
-// blob that nothing references, which the gateway's recovery removes. Space
+// blob that nothing references, which the gateway's recovery removes. So
+// they are not even written at once: they wait in memory (dels) and go out
+// in the write of the next record, or of a few KiB of them, or at close,
+// which keeps them in file order before any later put of the same name and
+// spares a small DELETE a write system call of its own. Space
 // comes back when a pack holds no live blob any more (it is removed) or
 // through compact, which copies the live blobs of mostly-dead packs forward.
 type packs struct {
@@ -45,6 +49,8 @@ type packs struct {
 	files  map[uint32]*packFile
 	active *packFile
 	next   uint32 // sequence number of the next pack
+	// dels holds delete records not yet written (see writeLocked).
+	dels []byte
 	// handles counts the packs whose read handle is open.
 	handles int
 }
@@ -320,7 +326,7 @@ func (p *packs) append(name string, data []byte) (func() error, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
-	if err := pf.writeRecordLocked(rec); err != nil {
+	if err := p.writeLocked(pf, rec); err != nil {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("packs: write: %w", err)
 	}
@@ -496,16 +502,56 @@ func (p *packs) remove(name string) (bool, error) {
 		}
 		return true, nil
 	}
+	p.dels = appendRecord(p.dels, recDelete, name, nil)
+	if len(p.dels) >= delsFlushAt {
+		if err := p.flushDelsLocked(); err != nil {
+			return true, fmt.Errorf("packs: write: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// delsFlushAt is how many bytes of delete records (about 90 each) wait
+// for a write of their own.
+const delsFlushAt = 8 << 10
+
+// writeLocked writes rec to pf, the active pack, after the delete records
+// waiting (in the same write): a put must follow any delete of its name
+// made before it. pf.size then counts the deletes; the caller adds rec.
+func (p *packs) writeLocked(pf *packFile, rec []byte) error {
+	if len(p.dels) == 0 {
+		return pf.writeRecordLocked(rec)
+	}
+	n := len(p.dels)
+	buf := append(p.dels, rec...)
+	if err := pf.writeRecordLocked(buf); err != nil {
+		p.dels = buf[:n]
+		return err
+	}
+	pf.size += int64(n)
+	if cap(buf) <= 4*delsFlushAt {
+		p.dels = buf[:0]
+	} else {
+		p.dels = nil // after a large put: not kept
+	}
+	return nil
+}
+
+// flushDelsLocked writes the delete records waiting.
+func (p *packs) flushDelsLocked() error {
+	if len(p.dels) == 0 {
+		return nil
+	}
 	pf, err := p.activeLocked()
 	if err != nil {
-		return true, err
+		return err
 	}
-	rec := appendRecord(nil, recDelete, name, nil)
-	if err := pf.writeRecordLocked(rec); err != nil {
-		return true, fmt.Errorf("packs: write: %w", err)
+	if err := pf.writeRecordLocked(p.dels); err != nil {
+		return err
 	}
-	pf.size += int64(len(rec))
-	return true, nil
+	pf.size += int64(len(p.dels))
+	p.dels = p.dels[:0]
+	return nil
 }
 
 func (p *packs) names() []string {
@@ -574,7 +620,7 @@ func (p *packs) evacuate(pf *packFile) error {
 			return err
 		}
 		rec := appendRecord(nil, recPut, name, data)
-		if err := dst.writeRecordLocked(rec); err != nil {
+		if err := p.writeLocked(dst, rec); err != nil {
 			p.mu.Unlock()
 			return fmt.Errorf("packs: compact write: %w", err)
 		}
@@ -609,6 +655,7 @@ func (p *packs) evacuate(pf *packFile) error {
 func (p *packs) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.flushDelsLocked() // best effort: lost, they would bring back unreferenced blobs
 	if p.active != nil {
 		a := p.active
 		p.active = nil

@@ -347,3 +347,48 @@ func TestPacksRecordsOverZerosWrittenAhead(t *testing.T) {
 	checkPacked(t, q, want)
 	q.close()
 }
+
+// Delete records wait in memory for the next write: a crash before it
+// loses them (the blob comes back unreferenced, for the gateway's
+// recovery), but never puts a delete after a later put of the same name,
+// and the next put, or enough of them, writes them out.
+func TestPacksDeletesGoOutWithTheNextWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpenPacks(t, dir)
+	want := map[string][]byte{}
+	putSeries(t, p, 0, 10, 100, want)
+	for _, i := range []int{2, 5} {
+		if ok, err := p.remove(packName(i)); !ok || err != nil {
+			t.Fatalf("remove %d: %v %v", i, ok, err)
+		}
+		delete(want, packName(i))
+	}
+	// Removed, then stored again before any other write: the put wins.
+	if err := p.put(packName(5), []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	want[packName(5)] = []byte("again")
+	checkPacked(t, mustOpenPacks(t, dir), want) // a crash now: both deletes were written with the put
+
+	// Many removes write themselves out, a few KiB at a time.
+	putSeries(t, p, 100, 400, 10, want)
+	for i := 100; i < 400; i++ {
+		if _, err := p.remove(packName(i)); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, packName(i))
+	}
+	q := mustOpenPacks(t, dir) // a crash: the last few removes are lost
+	back := 0
+	for _, n := range q.names() {
+		if _, ok := want[n]; !ok {
+			back++
+		}
+	}
+	rec := len(appendRecord(nil, recDelete, packName(0), nil))
+	if back*rec >= delsFlushAt {
+		t.Fatalf("%d removed blobs came back after a crash, want fewer than a flush's %d", back, delsFlushAt/rec)
+	}
+	p.close() // writes the rest
+	checkPacked(t, mustOpenPacks(t, dir), want)
+}

@@ -30,7 +30,7 @@ type fixture struct {
 	dir   string
 }
 
-func open(t *testing.T, dir string, opts ...func(*Config)) *fixture {
+func open(t testing.TB, dir string, opts ...func(*Config)) *fixture {
 	t.Helper()
 	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
 	require.NoError(t, err)
@@ -45,7 +45,7 @@ func open(t *testing.T, dir string, opts ...func(*Config)) *fixture {
 	return &fixture{svc: svc, cat: cat, store: store, dir: dir}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := open(t, t.TempDir())
 	t.Cleanup(func() { f.cat.Close() })
 	return f
