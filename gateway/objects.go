@@ -23,10 +23,7 @@ func getObj(tx catalog.Tx, id int64) (objRec, error) {
 	if err != nil {
 		return o, err
 	}
-	if _, ok := tx.(callerTx); ok {
-		_, err = getBucket(tx, o.BucketID)
-	}
-	return o, err
+	return o, checkBucketOf(tx, o.BucketID)
 }
 
 func pathKey(pkgID int64, path string) []byte { return cat(u64(pkgID), []byte(path)) }

@@ -27,10 +27,7 @@ func getPackage(tx catalog.Tx, id int64) (pkgRec, error) {
 	if err != nil {
 		return p, err
 	}
-	if _, ok := tx.(callerTx); ok {
-		_, err = getBucket(tx, p.BucketID)
-	}
-	return p, err
+	return p, checkBucketOf(tx, p.BucketID)
 }
 
 func findPackage(tx catalog.Tx, bucketID int64, name string) (pkgRec, bool, error) {

@@ -72,26 +72,47 @@ func callerOf(ctx context.Context) (Caller, bool) {
 type callerTx struct {
 	catalog.Tx
 	caller Caller
+	// owned is the last bucket found to be the caller's: an object's or a
+	// package's reader checks its bucket, and one request reads several
+	// records of the same bucket (an owner does not change inside a
+	// transaction of the caller's).
+	owned int64
 }
 
 func withCaller(ctx context.Context, tx catalog.Tx) catalog.Tx {
 	if c, ok := callerOf(ctx); ok {
-		return callerTx{tx, c}
+		return &callerTx{Tx: tx, caller: c}
 	}
 	return tx
 }
 
 // checkOwner refuses a bucket of another user.
 func checkOwner(tx catalog.Tx, b bucketRec) error {
-	if ct, ok := tx.(callerTx); ok && b.Owner != ct.caller.UserID {
+	ct, ok := tx.(*callerTx)
+	if !ok {
+		return nil
+	}
+	if b.Owner != ct.caller.UserID {
 		return errorf(CodeAccessDenied, "access to bucket %q is denied: it belongs to another user", b.Name)
 	}
+	ct.owned = b.ID
 	return nil
+}
+
+// checkBucketOf refuses a record of a bucket of another user (one that
+// does not exist included), reading the bucket unless tx already found it
+// the caller's.
+func checkBucketOf(tx catalog.Tx, bucketID int64) error {
+	if ct, ok := tx.(*callerTx); !ok || (ct.owned == bucketID && bucketID != 0) {
+		return nil
+	}
+	_, err := getBucket(tx, bucketID)
+	return err
 }
 
 // ownerFor is the owner of a bucket made in tx.
 func ownerFor(tx catalog.Tx) int64 {
-	if ct, ok := tx.(callerTx); ok {
+	if ct, ok := tx.(*callerTx); ok {
 		return ct.caller.UserID
 	}
 	return AdminUserID
