@@ -23,7 +23,7 @@ func jpartKey(objID int64, index int) []byte {
 
 // jparts returns an object's parts in index order.
 func jparts(tx catalog.Tx, objID int64) (map[int]jpartRec, []int, error) {
-	parts := map[int]jpartRec{}
+	var parts map[int]jpartRec // nil for the many objects without parts
 	var order []int
 	prefix := u64(objID)
 	var err error
@@ -36,6 +36,9 @@ func jparts(tx catalog.Tx, objID int64) (map[int]jpartRec, []int, error) {
 			return false
 		}
 		idx := int(binary.BigEndian.Uint32(k[8:]))
+		if parts == nil {
+			parts = map[int]jpartRec{}
+		}
 		parts[idx] = p
 		order = append(order, idx)
 		return true
