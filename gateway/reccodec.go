@@ -27,7 +27,8 @@ type binaryDecoder interface {
 var errRecTruncated = errors.New("gateway: binary record is truncated")
 
 func encodeBin(v binaryRecord) []byte {
-	return v.appendBin([]byte{recBinary})
+	// Most records fit: one allocation rather than a slice grown from a byte.
+	return v.appendBin(append(make([]byte, 0, 256), recBinary))
 }
 
 // decodeBin fills v from a binary record (without its version byte).
