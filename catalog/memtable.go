@@ -18,7 +18,9 @@ func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
 type tree = btree.BTreeG[entry]
 
-func newTree() *tree { return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true, Degree: 8}) }
+func newTree() *tree {
+	return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true, Degree: 8})
+}
 
 // memtable holds the writes the log has made durable and the bbolt file has
 // not yet taken: tables of entries and sequence values. A published
