@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // packs keeps small blobs as records appended to a few large files, so that
@@ -36,9 +37,10 @@ import (
 // Delete records are not synced: a delete lost in a crash brings back a
 // blob that nothing references, which the gateway's recovery removes. So
 // they are not even written at once: they wait in memory (dels) and go out
-// in the write of the next record, or of a few KiB of them, or at close,
-// which keeps them in file order before any later put of the same name and
-// spares a small DELETE a write system call of its own. Space
+// in the write of the next record, or of a few KiB of them, or after
+// delsFlushDelay, or at close, which keeps them in file order before any
+// later put of the same name and spares a small DELETE a write system call
+// of its own. Space
 // comes back when a pack holds no live blob any more (it is removed) or
 // through compact, which copies the live blobs of mostly-dead packs forward.
 type packs struct {
@@ -49,8 +51,11 @@ type packs struct {
 	files  map[uint32]*packFile
 	active *packFile
 	next   uint32 // sequence number of the next pack
-	// dels holds delete records not yet written (see writeLocked).
-	dels []byte
+	// dels holds delete records not yet written (see writeLocked); the
+	// timer writes them out after delsFlushDelay if nothing else has.
+	dels      []byte
+	delsTimer *time.Timer
+	closed    bool
 	// handles counts the packs whose read handle is open.
 	handles int
 }
@@ -502,18 +507,39 @@ func (p *packs) remove(name string) (bool, error) {
 		}
 		return true, nil
 	}
+	first := len(p.dels) == 0
 	p.dels = appendRecord(p.dels, recDelete, name, nil)
 	if len(p.dels) >= delsFlushAt {
 		if err := p.flushDelsLocked(); err != nil {
 			return true, fmt.Errorf("packs: write: %w", err)
+		}
+	} else if first {
+		if p.delsTimer == nil {
+			p.delsTimer = time.AfterFunc(delsFlushDelay, p.flushDels)
+		} else {
+			p.delsTimer.Reset(delsFlushDelay)
 		}
 	}
 	return true, nil
 }
 
 // delsFlushAt is how many bytes of delete records (about 90 each) wait
-// for a write of their own.
-const delsFlushAt = 8 << 10
+// for a write of their own, and delsFlushDelay how long the first waits at
+// most: after it, what a restart would find no longer holds the blob.
+const (
+	delsFlushAt    = 8 << 10
+	delsFlushDelay = 50 * time.Millisecond
+)
+
+// flushDels writes the delete records waiting, if the packs are open. An
+// error is left for the next record written to meet.
+func (p *packs) flushDels() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.flushDelsLocked()
+	}
+}
 
 // writeLocked writes rec to pf, the active pack, after the delete records
 // waiting (in the same write): a put must follow any delete of its name
@@ -656,6 +682,10 @@ func (p *packs) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.flushDelsLocked() // best effort: lost, they would bring back unreferenced blobs
+	p.closed = true
+	if p.delsTimer != nil {
+		p.delsTimer.Stop()
+	}
 	if p.active != nil {
 		a := p.active
 		p.active = nil

@@ -18,6 +18,10 @@ func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
 type tree = btree.BTreeG[entry]
 
+// newTree makes a table's tree. Degree 8 (up to 15 entries a node, against
+// the library's 63): every group publishes a copy, so the group after it
+// duplicates each node it writes to, and smaller nodes cost less to copy
+// (a DELETE allocated 22 KB with the default, 15 KB with this).
 func newTree() *tree {
 	return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true, Degree: 8})
 }
