@@ -14,21 +14,28 @@ import (
 // objectByKeyTx finds the S3 object at key. ok is false when there is none.
 func objectByKeyTx(tx catalog.Tx, b bucketRec, key string) (Object, objRec, bool, error) {
 	pkgName, path := SplitKey(key)
-	p, ok, err := findPackage(tx, b.ID, pkgName)
-	if err != nil || !ok {
-		return Object{}, objRec{}, false, err
-	}
-	if path == "" {
-		if !p.Explicit || pkgName == "" {
+	if path != "" {
+		// The key index holds exactly the visible objects, under their S3
+		// keys (as listings read it): two lookups where going through the
+		// package and its paths takes four.
+		v := tx.Get(tKeyIdx, keyIdxKey(b.ID, pkgName, path))
+		if len(v) < 8 {
 			return Object{}, objRec{}, false, nil
 		}
-		return markerObject(p), objRec{}, true, nil
+		o, err := getObj(tx, getU64(v[:8])) // the entry starts with the object's ID
+		if CodeOf(err) == CodeNoSuchKey || (err == nil && !o.visible()) {
+			return Object{}, objRec{}, false, nil
+		}
+		if err != nil {
+			return Object{}, objRec{}, false, err
+		}
+		return o.public(pkgName), o, true, nil
 	}
-	o, ok, err := findObj(tx, p.ID, path)
-	if err != nil || !ok || !o.visible() {
+	p, ok, err := findPackage(tx, b.ID, pkgName)
+	if err != nil || !ok || !p.Explicit || pkgName == "" {
 		return Object{}, objRec{}, false, err
 	}
-	return o.public(p.Name), o, true, nil
+	return markerObject(p), objRec{}, true, nil
 }
 
 func noSuchKey(bucket, key string) error {
