@@ -87,6 +87,15 @@ func putSeries(t *testing.T, p *packs, from, to, size int, want map[string][]byt
 	}
 }
 
+// mustRemove removes blob i, which must be stored, and forgets it in want.
+func mustRemove(t *testing.T, p *packs, i int, want map[string][]byte) {
+	t.Helper()
+	if ok, err := p.remove(packName(i)); !ok || err != nil {
+		t.Fatalf("remove %d: %v %v", i, ok, err)
+	}
+	delete(want, packName(i))
+}
+
 // What was put and not removed is found again by a fresh reader, whatever
 // the order of puts, removes and re-puts of the same name.
 func TestPacksReopen(t *testing.T) {
@@ -95,10 +104,7 @@ func TestPacksReopen(t *testing.T) {
 	want := map[string][]byte{}
 	putSeries(t, p, 0, 50, -1, want)
 	for i := 0; i < 50; i += 3 {
-		if ok, err := p.remove(packName(i)); !ok || err != nil {
-			t.Fatalf("remove %d: %v %v", i, ok, err)
-		}
-		delete(want, packName(i))
+		mustRemove(t, p, i, want)
 	}
 	// Removed, then stored again: the later put wins.
 	if err := p.put(packName(3), []byte("again")); err != nil {
@@ -358,12 +364,8 @@ func TestPacksDeletesGoOutWithTheNextWrite(t *testing.T) {
 	p := mustOpenPacks(t, dir)
 	want := map[string][]byte{}
 	putSeries(t, p, 0, 10, 100, want)
-	for _, i := range []int{2, 5} {
-		if ok, err := p.remove(packName(i)); !ok || err != nil {
-			t.Fatalf("remove %d: %v %v", i, ok, err)
-		}
-		delete(want, packName(i))
-	}
+	mustRemove(t, p, 2, want)
+	mustRemove(t, p, 5, want)
 	// Removed, then stored again before any other write: the put wins.
 	if err := p.put(packName(5), []byte("again")); err != nil {
 		t.Fatal(err)
