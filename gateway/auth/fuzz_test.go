@@ -103,3 +103,26 @@ func FuzzChunkedReader(f *testing.F) {
 		}
 	})
 }
+
+// SignedHeaders: any order is read, a name twice is refused whatever the
+// order, host is required.
+func TestSignedHeadersList(t *testing.T) {
+	for list, want := range map[string]string{
+		"host;x-amz-content-sha256;x-amz-date": "",
+		"x-amz-date;host;x-amz-content-sha256": "",
+		"host":                                 "",
+		"host;host":                            "SignedHeaders contains a duplicate header",
+		"host;x-amz-date;x-amz-date":           "SignedHeaders contains a duplicate header",
+		"x-amz-date;host;x-amz-date":           "SignedHeaders contains a duplicate header",
+		"x-amz-date":                           "SignedHeaders must include host",
+		"host;;x-amz-date":                     "SignedHeaders is malformed",
+		"host;X-Amz-Date":                      "SignedHeaders is malformed",
+	} {
+		var a v4Auth
+		if got := a.setSignedHeaders(list); got != want {
+			t.Errorf("%q: %q, want %q", list, got, want)
+		} else if want == "" && strings.Join(a.signedHeaders, ";") != list {
+			t.Errorf("%q: names %q", list, a.signedHeaders)
+		}
+	}
+}

@@ -157,18 +157,27 @@ func (a *v4Auth) setSignedHeaders(s string) string {
 		return "SignedHeaders is empty"
 	}
 	names := strings.Split(s, ";")
-	seen := make(map[string]bool, len(names))
-	hasHost := false
-	for _, n := range names {
+	hasHost, sorted := false, true
+	for i, n := range names {
 		if n == "" || n != strings.ToLower(n) || strings.ContainsAny(n, " \t:\r\n") {
 			return "SignedHeaders is malformed"
 		}
-		if seen[n] {
-			return "SignedHeaders contains a duplicate header"
+		if i > 0 && n <= names[i-1] {
+			sorted = false
 		}
-		seen[n] = true
 		if n == "host" {
 			hasHost = true
+		}
+	}
+	if !sorted {
+		// Clients list them in order, which already rules out twice the
+		// same name; only another order needs a set.
+		seen := make(map[string]bool, len(names))
+		for _, n := range names {
+			if seen[n] {
+				return "SignedHeaders contains a duplicate header"
+			}
+			seen[n] = true
 		}
 	}
 	if !hasHost {

@@ -37,18 +37,6 @@ func (h *TextHandler) WithAttrs(as []slog.Attr) slog.Handler { return h.std.With
 func (h *TextHandler) WithGroup(name string) slog.Handler { return h.std.WithGroup(name) }
 
 func (h *TextHandler) Handle(ctx context.Context, r slog.Record) error {
-	plain := true
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Value.Kind() {
-		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
-		default:
-			plain = false
-		}
-		return plain
-	})
-	if !plain {
-		return h.std.Handle(ctx, r)
-	}
 	bp := h.bufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	if !r.Time.IsZero() {
@@ -60,11 +48,18 @@ func (h *TextHandler) Handle(ctx context.Context, r slog.Record) error {
 	b = appendText(b, r.Level.String())
 	b = append(b, " msg="...)
 	b = appendText(b, r.Message)
+	plain := true
 	r.Attrs(func(a slog.Attr) bool {
+		v := a.Value
+		switch v.Kind() {
+		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
+		default:
+			plain = false
+			return false
+		}
 		b = append(b, ' ')
 		b = appendText(b, a.Key)
 		b = append(b, '=')
-		v := a.Value
 		switch v.Kind() {
 		case slog.KindString:
 			b = appendText(b, v.String())
@@ -79,10 +74,14 @@ func (h *TextHandler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	b = append(b, '\n')
-	_, err := h.w.Write(b)
+	var err error
+	if plain {
+		_, err = h.w.Write(append(b, '\n'))
+	} else {
+		err = h.std.Handle(ctx, r)
+	}
 	if cap(b) <= 4<<10 { // a rare huge line is not kept
-		*bp = b
+		*bp = b[:0]
 		h.bufs.Put(bp)
 	}
 	return err
