@@ -47,6 +47,12 @@ func jparts(tx catalog.Tx, objID int64) (map[int]jpartRec, []int, error) {
 }
 
 func (s *Service) dropJPartsTx(tx catalog.Tx, r *refs, o objRec) error {
+	if o.Redundancy != RedundancyMultipart {
+		// Parts exist only while the object is a multipart upload in
+		// progress: completing it and replacing it both drop them in the
+		// same transaction. Most objects need no look.
+		return nil
+	}
 	parts, order, err := jparts(tx, o.ID)
 	if err != nil {
 		return err
