@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -417,4 +419,24 @@ func TestImplicitPackageGoesWithItsLastObject(t *testing.T) {
 			require.NoError(t, err, "%s: %s", name, other)
 		}
 	}
+}
+
+// A PUT to a bucket that does not exist is NoSuchBucket whatever is wrong
+// with its body, small or large, and leaves nothing stored.
+func TestPutToMissingBucket(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	badMD5 := base64.StdEncoding.EncodeToString(make([]byte, 16))
+	for _, size := range []int{0, 10, smallPutBody, smallPutBody + 1} {
+		data := bytes.Repeat([]byte("d"), size)
+		for _, in := range []PutInput{
+			{Body: bytes.NewReader(data), Size: int64(size)},
+			{Body: bytes.NewReader(data), Size: int64(size), ContentMD5: badMD5},
+			{Body: bytes.NewReader(data), Size: int64(size) + 1}, // cut short
+		} {
+			_, err := f.svc.PutKey(ctx, "nobucket", "p/k", in)
+			require.Equal(t, CodeNoSuchBucket, CodeOf(err), "size %d, md5 %q, announced %d: %v", size, in.ContentMD5, in.Size, err)
+		}
+	}
+	require.Eventually(t, func() bool { return len(f.blobs(t)) == 0 }, 5*time.Second, 10*time.Millisecond, "blobs left: %v", f.blobs(t))
 }

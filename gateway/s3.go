@@ -73,24 +73,49 @@ func (s *Service) packageForWrite(tx catalog.Tx, b bucketRec, name string) (pkgR
 	return s.newPackageTx(tx, b.ID, name, false)
 }
 
+// smallPutBody is the largest body PutKey reads before it has looked up the
+// bucket: the local store holds one this small in memory until it is placed.
+const smallPutBody = 64 << 10
+
 // PutKey writes the S3 object at key.
 func (s *Service) PutKey(ctx context.Context, bucket, key string, in PutInput) (Object, error) {
 	if err := ValidateKey(key); err != nil {
 		return Object{}, err
 	}
-	if _, err := s.BucketByName(ctx, bucket); err != nil {
-		return Object{}, err
-	}
 	pkgName, path := SplitKey(key)
+	// The bucket is looked up before the body is read, so that a missing
+	// one is said at once rather than after an upload. A small body costs
+	// nothing to read first: its transaction looks the bucket up anyway,
+	// and it is looked up here only should the body be refused, to keep
+	// that error second. (A read transaction of its own was about 3 % of a
+	// small PUT's CPU.)
+	small := path != "" && in.Size >= 0 && in.Size <= smallPutBody
+	bucketFirst := func(ctx context.Context) error {
+		_, err := s.BucketByName(ctx, bucket)
+		return err
+	}
+	if !small {
+		if err := bucketFirst(ctx); err != nil {
+			return Object{}, err
+		}
+	}
 	if path == "" {
 		return s.putMarker(ctx, bucket, pkgName, in)
 	}
 	st, err := s.stage(ctx, in.SpaceID, in.Body, in.Size, in.ChecksumAlgorithm)
-	if err != nil {
-		return Object{}, err
+	if err == nil {
+		if err = checkDigests(st, &in); err != nil {
+			st.discard()
+		}
 	}
-	if err := checkDigests(st, &in); err != nil {
-		st.discard()
+	if err != nil {
+		if small {
+			// The request may be gone already (a cut-off body): its
+			// answer is still told apart.
+			if berr := bucketFirst(context.WithoutCancel(ctx)); berr != nil {
+				return Object{}, berr
+			}
+		}
 		return Object{}, err
 	}
 	var out Object
