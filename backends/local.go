@@ -412,12 +412,14 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	// A blob is in a pack or in a file of its own, by its size. (A store
-	// written before packs may hold a small one in both: its file is then
-	// an orphan, which the gateway's collector removes.)
-	if packed, err := l.packs.remove(name); err != nil || packed {
-		if err != nil {
-			return fmt.Errorf("local store: %w", err)
-		}
+	// written before packs may hold a small one in both: its file is left
+	// for the gateway's start-up sweep and collector, which remove the
+	// blobs of names nothing references.)
+	packed, err := l.packs.remove(name)
+	if err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	if packed {
 		return nil
 	}
 	// Unread, the file may become a spare: the check and the move are one

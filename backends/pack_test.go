@@ -376,10 +376,7 @@ func TestPacksDeletesGoOutWithTheNextWrite(t *testing.T) {
 	// Many removes write themselves out, a few KiB at a time.
 	putSeries(t, p, 100, 400, 10, want)
 	for i := 100; i < 400; i++ {
-		if _, err := p.remove(packName(i)); err != nil {
-			t.Fatal(err)
-		}
-		delete(want, packName(i))
+		mustRemove(t, p, i, want)
 	}
 	q := mustOpenPacks(t, dir) // a crash: the last few removes are lost
 	back := 0
