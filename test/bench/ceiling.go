@@ -21,12 +21,30 @@ const (
 	ceilDelSmall  = "e.del.small"
 	ceilSeed      = "e.put.zero"
 	ceilList      = "e.list"
+	// Limit (e′): the same client against the handler that stores nothing
+	// but logs each change durably (syncLog) before answering it.
+	ceilDelDurable  = "e2.del.small"
+	ceilSeedDurable = "e2.put.zero"
 )
+
+// durableCeilings are limit (e′)'s figures, by the workload they bound: the
+// changes jcsgw answers only once they are durable and gofakes3 answers
+// without syncing anything (a DELETE, a 0-byte PUT; the 4 KiB PUT's durable
+// limit is (d)).
+var durableCeilings = map[string]string{figDelSmall: ceilDelDurable, figSeed: ceilSeedDurable}
+
+// durableAgainst names limit (e′)'s handler.
+const durableAgainst = "a handler that stores nothing but logs each change durably before its answer (limit e′: one write and one fdatasync per group of changes, as jcsgw's log)"
 
 // ceiling is a figure of the same client doing a workload against a
 // handler that does less than any server doing that workload can (id), and
 // what that handler is.
-type ceiling struct{ id, against string }
+type ceiling struct {
+	id, against string
+	// durable: its handler syncs each change, which gofakes3 never does;
+	// gofakes3 going past it says nothing of the phase it was taken in.
+	durable bool
+}
 
 // ceilingsFor are the ceilings measured for a workload, the lowest kind
 // first. Small GETs and HEADs have two: the (d) handler serving the files
@@ -36,18 +54,32 @@ func ceilingsFor(id string) []ceiling {
 	const files = "the minimal file handler serving 4 KiB files it wrote (limit d)"
 	var cs []ceiling
 	if fc, ok := fileCeilings[id]; ok {
-		cs = append(cs, ceiling{fc.id, files})
+		cs = append(cs, ceiling{id: fc.id, against: files})
 	}
-	if c, against := ceilingFor(id); c != "" {
-		cs = append(cs, ceiling{c, against})
+	if c, against := nullCeilingFor(id); c != "" {
+		cs = append(cs, ceiling{id: c, against: against})
+	}
+	if c, ok := durableCeilings[id]; ok {
+		cs = append(cs, ceiling{id: c, against: durableAgainst, durable: true})
 	}
 	return cs
 }
 
-// ceilingFor is the least a server does for a workload: the figure of the
-// same client doing the same against a handler that does less than any
-// server can, and what that handler is.
-func ceilingFor(id string) (string, string) {
+// ceilingFor is the least a server does for a workload, as jcsgw does it:
+// the figure of the same client doing the same against a handler that does
+// less than any server can (for a change jcsgw makes durable, that makes it
+// durable: limit e′, where it was measured), and what that handler is.
+func ceilingFor(r *Results, id string) (string, string) {
+	if c, ok := durableCeilings[id]; ok {
+		if f := r.get(whoLimit, c); f != nil && f.Value > 0 && f.ServerCPU > 0 {
+			return c, durableAgainst
+		}
+	}
+	return nullCeilingFor(id)
+}
+
+// nullCeilingFor is limit (e)'s figure for a workload, and what its handler is.
+func nullCeilingFor(id string) (string, string) {
 	const null = "a handler that stores nothing (limit e)"
 	switch id {
 	case figPutSmall:
@@ -81,6 +113,9 @@ type nullHandler struct {
 	// [i*pageSize, (i+1)*pageSize) and, but for the last, a continuation
 	// token naming page i+1.
 	pages [][]byte
+	// changes, if set, has every PUT and DELETE logged durably before its
+	// answer.
+	changes *syncLog
 }
 
 func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,6 +135,9 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPut:
 		io.Copy(io.Discard, r.Body)
+		if !h.durable(w, r) {
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet, http.MethodHead:
 		hd.Set("Content-Length", strconv.Itoa(len(h.body)))
@@ -109,10 +147,26 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Write(h.body)
 		}
 	case http.MethodDelete:
+		if !h.durable(w, r) {
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
+}
+
+// durable logs r's change durably, if the handler logs changes, and says
+// whether it may be answered as done.
+func (h *nullHandler) durable(w http.ResponseWriter, r *http.Request) bool {
+	if h.changes == nil {
+		return true
+	}
+	if err := h.changes.record(r.Method + " " + r.URL.Path); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return false
+	}
+	return true
 }
 
 // nullFlag makes this program serve nullHandler (GETs of the given size,
@@ -122,14 +176,24 @@ func (h *nullHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // have, which overstated the ceiling.
 const nullFlag = "-null-serve"
 
-func nullMain(size, listKeys string) int {
+func nullMain(size, listKeys, logDir string) int {
 	n, err1 := strconv.Atoi(size)
 	keys, err2 := strconv.Atoi(listKeys)
 	if err1 != nil || err2 != nil || n < 0 || keys < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -null-serve wants a body size and a number of listing keys")
+		fmt.Fprintln(os.Stderr, "bench: -null-serve wants a body size, a number of listing keys and optionally a directory")
 		return 2
 	}
-	return serveChild(&nullHandler{body: make([]byte, n), pages: cannedPages(keys)})
+	h := &nullHandler{body: make([]byte, n), pages: cannedPages(keys)}
+	if logDir != "" {
+		l, err := openSyncLog(filepath.Join(logDir, "changes.log"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer l.f.Close()
+		h.changes = l
+	}
+	return serveChild(h)
 }
 
 // cannedPages are the ListObjectsV2 pages of keys 0-byte objects named as
@@ -169,7 +233,7 @@ func cannedPages(keys int) [][]byte {
 // ratio to it.
 func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 	size := b.cfg.Small
-	s, stop, err := b.startNull()
+	s, stop, err := b.startNull(false)
 	if err != nil {
 		return err
 	}
@@ -238,13 +302,23 @@ func (b *bench) limitCeiling(ctx context.Context, _ string) error {
 }
 
 // startNull starts nullHandler in a subprocess, as a server whose figures
-// are limit (e)'s.
-func (b *bench) startNull() (*server, func(), error) {
-	p, err := startSelf(filepath.Join(b.root, "null.log"), nullFlag, strconv.FormatInt(b.cfg.Small, 10), strconv.Itoa(b.cfg.ListKeys))
+// are limit (e)'s, or with durable, limit (e′)'s: it logs each change in a
+// file under the bench's data directory, on the disk the servers use.
+func (b *bench) startNull(durable bool) (*server, func(), error) {
+	args := []string{nullFlag, strconv.FormatInt(b.cfg.Small, 10), strconv.Itoa(b.cfg.ListKeys)}
+	logName := "null.log"
+	if durable {
+		dir := filepath.Join(b.root, "null-durable")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, err
+		}
+		args, logName = append(args, dir), "null-durable.log"
+	}
+	p, err := startSelf(filepath.Join(b.root, logName), args...)
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &server{who: whoLimit, url: p.url, pid: p.pid, s3: newS3(p.url, "limit", "limit")}
+	s := &server{who: whoLimit, durable: durable, url: p.url, pid: p.pid, s3: newS3(p.url, "limit", "limit")}
 	// Its listing is the canned pages of the one-package layout's keys;
 	// the keys its seeding PUTs name are dropped.
 	s.lists = &listSpaces{
@@ -267,6 +341,11 @@ func ceilingFigure(id, name string) (string, string) {
 	for _, fc := range fileCeilings {
 		if id == fc.id {
 			return id, name // the (d) handler's, named already
+		}
+	}
+	for _, d := range durableCeilings {
+		if id == d {
+			return id, name // limit (e′)'s, named already
 		}
 	}
 	if c, ok := ceilingIDs[id]; ok {

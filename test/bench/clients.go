@@ -38,6 +38,9 @@ type server struct {
 	pid    int // the server's process for CPU readings; 0 = it runs in this process
 	// files: the (d) handler serving files, a ceiling for small reads.
 	files bool
+	// durable: the handler that stores nothing but logs each change
+	// durably (limit e′), a ceiling for durable small changes.
+	durable bool
 	// seeder creates many 0-byte keys fast, for the listing workloads.
 	seeder seeder
 	// recover, if set, gives a fresh server after a failed workload (a

@@ -156,7 +156,11 @@ func (b *bench) s3ListLarge(ctx context.Context, s *server) error {
 // seedRate creates keys of k with 0-byte S3 PUTs at SeedConc for
 // FixedTime per repetition (never past limit), and records the rate.
 func (b *bench) seedRate(ctx context.Context, s *server, k *keyspace, limit int) error {
-	a := b.newAcc(s.who, figSeed, fmt.Sprintf("S3 PUT 0 B ×%d (creating listing keys)", b.cfg.SeedConc), "ops/s")
+	id, name := figSeed, fmt.Sprintf("S3 PUT 0 B ×%d (creating listing keys)", b.cfg.SeedConc)
+	if s.durable {
+		id, name = ceilSeedDurable, durableLabel(fmt.Sprintf("S3 PUT 0 B ×%d", b.cfg.SeedConc))
+	}
+	a := b.newAcc(s.who, id, name, "ops/s")
 	for range b.repetitions(a) {
 		left := limit - k.have
 		if left <= 0 {

@@ -149,7 +149,9 @@ func main() {
 	case len(os.Args) == 3 && os.Args[1] == fileFlag:
 		os.Exit(fileMain(os.Args[2]))
 	case len(os.Args) == 4 && os.Args[1] == nullFlag:
-		os.Exit(nullMain(os.Args[2], os.Args[3]))
+		os.Exit(nullMain(os.Args[2], os.Args[3], ""))
+	case len(os.Args) == 5 && os.Args[1] == nullFlag:
+		os.Exit(nullMain(os.Args[2], os.Args[3], os.Args[4]))
 	}
 	os.Exit(run())
 }

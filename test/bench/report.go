@@ -275,8 +275,10 @@ func peerBounds(r *Results, f, pf *Figure) []bounded {
 	bs = append(bs, ownBound(f, 2*pf.Value, "2× gofakes3")...)
 	for _, b := range ceilingBounds(r, f, 2*pf.Value, "2× gofakes3") {
 		// A ceiling gofakes3 itself went past was taken in a slower phase
-		// of the machine: it proves nothing, as one jcsgw went past.
-		if pf.Value <= b.at {
+		// of the machine: it proves nothing, as one jcsgw went past. Not
+		// so a durable one (limit e′): gofakes3 syncs nothing, so it does
+		// not bound it; jcsgw, which does, must still sit at it.
+		if pf.Value <= b.at || b.peerFree {
 			bs = append(bs, b)
 		}
 	}
@@ -301,7 +303,8 @@ func peerBounds(r *Results, f, pf *Figure) []bounded {
 // leastServerCost is the least CPU (% of a core per unit of rate) a server
 // spends on f's workload, as measured of the handler that does the least,
 // and a clause saying so; 0 and "" where none was measured. Small requests:
-// the handler that stores nothing (limit e). Single-stream uploads: the
+// the handler that stores nothing (limit e), or, for a change jcsgw answers
+// only once it is durable, the one that logs it durably (limit e′). Single-stream uploads: the
 // SHA-256 and MD5 of every byte that any server storing them as jcsgw must
 // compute (S3's ETag, JCS's fileHash), as limit (b) computes them; reading
 // the socket and writing the file cost more, but no handler measures the
@@ -319,7 +322,7 @@ func leastServerCost(r *Results, f *Figure) (float64, string) {
 		return hash, fmt.Sprintf(", and any server that stores it with S3's and JCS's hashes spends at least %s hashing it (limit b, at %s)",
 			perUnit(hash, f.Unit), fmtValue(h))
 	}
-	if id, against := ceilingFor(f.ID); id != "" {
+	if id, against := ceilingFor(r, f.ID); id != "" {
 		if c := r.get(whoLimit, id); c != nil && c.Value > 0 && c.ServerCPU > 0 {
 			return c.ServerCPU / c.Value, fmt.Sprintf(", and %s, the least a server does, used %s (at %s)", against, perUnit(c.ServerCPU/c.Value, f.Unit), fmtValue(c))
 		}
@@ -358,7 +361,7 @@ func ceilingBounds(r *Results, f *Figure, want float64, what string) []bounded {
 		if !ok || c <= 0 || want <= c || f.Value > c {
 			continue
 		}
-		bs = append(bs, bounded{f: f, at: c, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
+		bs = append(bs, bounded{f: f, at: c, peerFree: ce.durable, why: fmt.Sprintf("out of reach: the same client against %s reached only %s < %s = %s",
 			ce.against, fmtValue(&Figure{Value: c, Unit: f.Unit}), what, fmtValue(&Figure{Value: want, Unit: f.Unit}))})
 	}
 	return bs
@@ -371,6 +374,9 @@ type bounded struct {
 	why string
 	at  float64
 	f   *Figure
+	// peerFree: the bound's handler does what gofakes3 does not (sync
+	// each change), so gofakes3's figure says nothing of it.
+	peerFree bool
 }
 
 // atLimit is how close to a limit counts as sitting at it: 0.8×, as the

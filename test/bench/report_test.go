@@ -185,6 +185,39 @@ func TestBoundOnlyAtTheLimit(t *testing.T) {
 	judged(t, "BOUND", getPut, fig(whoGW, figGetSmall, 5700), fig(whoGW, figPutSmall, 2406), fig(whoLimit, ceilGetSmall, 7100))
 }
 
+// TestDurableCeiling: a change jcsgw answers only once it is durable is held
+// to limit (e′), the handler that logs each change durably, which gofakes3
+// (syncing nothing) may well go past: that says nothing of its phase, as it
+// would of limit (e)'s. jcsgw must still sit at it.
+func TestDurableCeiling(t *testing.T) {
+	const name = "every jcsgw figure ≥ 2× gofakes3"
+	peer := fig(whoPeer, figDelSmall, 5104)
+	null := fig(whoLimit, ceilDelSmall, 6288)
+	durable := fig(whoLimit, ceilDelDurable, 4239)
+	v := judged(t, "BOUND", name, fig(whoGW, figDelSmall, 3786), peer, null, durable)
+	assert.Contains(t, v, "logs each change durably before its answer (limit e′: one write and one fdatasync per group of changes, as jcsgw's log) reached only 4239 ops/s < 2× gofakes3 = 10208 ops/s")
+
+	// Below 0.8× of it: out of reach, and not at the limit either; the
+	// detail names the first bound, limit (e)'s.
+	v = judged(t, "FAIL", name, fig(whoGW, figDelSmall, 3300), peer, null, durable)
+	assert.Contains(t, v, "reached only 6288 ops/s < 2× gofakes3 = 10208 ops/s; but jcsgw reached only 0.52× of that bound")
+
+	// Without limit (e′), gofakes3 above no ceiling, jcsgw far below (e).
+	judged(t, "FAIL", name, fig(whoGW, figDelSmall, 3786), peer, null)
+
+	// Limit (e′) bounds only the changes jcsgw makes durable: a GET is not
+	// held to a figure of it.
+	judged(t, "FAIL", name, fig(whoGW, figGetSmall, 3786), fig(whoPeer, figGetSmall, 5104), fig(whoLimit, ceilGetSmall, 6288),
+		fig(whoLimit, ceilDelDurable, 4239))
+
+	// The CPU bound takes the least a durable server spends: the client's
+	// 222 µs per DELETE and limit (e′)'s 128 µs (where limit e's is 86).
+	gw := fig(whoGW, figDelSmall, 4600, 96, 102)
+	v = judged(t, "BOUND", name, gw, fig(whoPeer, figDelSmall, 5104, 70, 108), fig(whoLimit, ceilDelSmall, 6288, 54, 136),
+		fig(whoLimit, ceilDelDurable, 4239, 54, 94))
+	assert.Contains(t, v, "used 127 µs of CPU per op (at 4239 ops/s)")
+}
+
 func TestPeerUploadCPUBound(t *testing.T) {
 	const name = "every jcsgw figure ≥ 2× gofakes3"
 	mb := func(who, id string, v, srv, cli float64) *Figure {

@@ -81,10 +81,12 @@ func (b *bench) runServers(ctx context.Context) {
 	if peer != nil {
 		servers = append(servers, peer)
 	}
-	stopNull := func() {}
-	if null, stop := b.nullForTurns(ctx); null != nil {
-		defer stop() // stop may run twice: it waits once
-		servers, stopNull = append(servers, null), stop
+	var stopNulls []func()
+	for _, durable := range []bool{false, true} {
+		if null, stop := b.nullForTurns(ctx, durable); null != nil {
+			defer stop() // stop may run twice: it waits once
+			servers, stopNulls = append(servers, null), append(stopNulls, stop)
+		}
 	}
 	if files, stop := b.filesForTurns(ctx); files != nil {
 		defer stop()
@@ -101,7 +103,8 @@ func (b *bench) runServers(ctx context.Context) {
 		{{name: "v1/single", fn: b.v1Single, only: whoGW}, {name: "s3/single", fn: b.s3Single}},
 		{{name: "s3/concurrent", fn: b.s3Concurrent}},
 		{{name: "s3/multipart", fn: b.s3Multipart}},
-		{{name: "s3/small", fn: b.s3Small, limit: true}, {name: "s3/small", fn: b.fileSmall, files: true}},
+		{{name: "s3/small", fn: b.s3Small, limit: true}, {name: "s3/small", fn: b.fileSmall, files: true},
+			{name: "s3/small", fn: b.durableDeletes, durable: true}},
 	})
 	// The listing keys: the servers take turns at the timed S3 PUTs that
 	// make the first ones, then each makes the rest through its fast
@@ -111,14 +114,16 @@ func (b *bench) runServers(ctx context.Context) {
 			b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3ListPrepare(ctx, s) })
 		}
 	}
-	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListSeed, limit: true}}})
+	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListSeed, limit: true, durable: true}}})
 	for _, s := range servers {
 		if s.who != whoLimit {
 			b.step(ctx, s, s.who+"/s3/list", func() error { return b.s3ListSetup(ctx, s) })
 		}
 	}
 	b.takeTurns(ctx, servers, [][]workload{{{name: "s3/list", fn: b.s3ListPaging, limit: true}}})
-	stopNull()
+	for _, stop := range stopNulls {
+		stop()
+	}
 	stopPeer()
 	if gw != nil {
 		b.step(ctx, &gw.server, gw.who+"/s3/list", func() error { return b.s3ListLarge(ctx, &gw.server) })
@@ -127,14 +132,19 @@ func (b *bench) runServers(ctx context.Context) {
 }
 
 // nullForTurns starts the handler that stores nothing for the turns, when
-// limit (e) is measured; nil if it is not or cannot start.
-func (b *bench) nullForTurns(ctx context.Context) (*server, func()) {
+// limit (e) is measured (with durable, the one that logs each change
+// durably: limit e′); nil if it is not or cannot start.
+func (b *bench) nullForTurns(ctx context.Context, durable bool) (*server, func()) {
 	if !b.want("limits/ceiling") || ctx.Err() != nil {
 		return nil, nil
 	}
-	s, stop, err := b.startNull()
+	s, stop, err := b.startNull(durable)
 	if err != nil {
-		b.res.fail(whoLimit, "limits/ceiling (in turns)", err)
+		what := "limits/ceiling (in turns)"
+		if durable {
+			what = "limits/ceiling durable (in turns)"
+		}
+		b.res.fail(whoLimit, what, err)
 		return nil, nil
 	}
 	return s, stop
@@ -172,6 +182,9 @@ type workload struct {
 	// files: the workload runs on the (d) handler's turn only, and the
 	// others never do.
 	files bool
+	// durable: limit (e′)'s handler takes its turn at it; it takes no
+	// other.
+	durable bool
 }
 
 // takeTurns runs each group's repetitions on the servers in turn
@@ -204,8 +217,14 @@ func (b *bench) takeTurns(ctx context.Context, servers []*server, groups [][]wor
 		for _, w := range group {
 			for _, s := range servers {
 				// The (d) handler runs its own workload only; limit (e)
-				// runs those marked limit.
-				if s.files != w.files || (s.who == whoLimit && !s.files && !w.limit) {
+				// runs those marked limit, limit (e′) those marked
+				// durable; a workload for limit (e′) alone is marked
+				// neither limit nor for a server.
+				if s.durable {
+					if !w.durable {
+						continue
+					}
+				} else if s.files != w.files || (s.who == whoLimit && !s.files && !w.limit) || (w.durable && !w.limit && s.who != whoLimit) {
 					continue
 				}
 				if w.only == "" || w.only == s.who {
@@ -493,6 +512,36 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 		a.done(b.res)
 	}
 	return nil
+}
+
+// durableDeletes is limit (e′)'s turn at the small-object workload: its
+// DELETEs alone, each logged durably, at the concurrency and for the time of
+// the servers' DELETE runs, of keys named as theirs. It stores nothing, so
+// it needs no PUTs first.
+func (b *bench) durableDeletes(ctx context.Context, s *server) error {
+	const bucket = "bench-small"
+	conc := b.cfg.Conc
+	del := b.newAcc(s.who, ceilDelDurable, durableLabel(fmt.Sprintf("S3 DELETE %s ×%d", sizeLabel(b.cfg.Small), conc)), "ops/s")
+	for rep := range b.repetitions(del) {
+		m := s.meter()
+		r, err := fixedTime(ctx, conc, b.cfg.FixedTime, smallMaxOps, func(ctx context.Context, w, i int) error {
+			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
+			defer cancel()
+			return s.del(rctx, bucket, fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i))
+		})
+		if err != nil {
+			return err
+		}
+		del.sample(r.rate(), m.stop())
+		del.latency(r.lats)
+	}
+	del.done(b.res)
+	return nil
+}
+
+// durableLabel names a figure of limit (e′)'s.
+func durableLabel(what string) string {
+	return "(e′) handler that stores nothing but logs each change durably, " + what + " (aws-sdk client)"
 }
 
 // smallReads runs the small-object GETs, then HEADs, each for the fixed
