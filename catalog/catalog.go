@@ -104,6 +104,7 @@ type Bolt struct {
 	checkpointAt, maxPending int
 
 	group     groupCommit
+	readers   readers
 	closeOnce sync.Once
 	closeErr  error
 	kick      chan struct{}
@@ -243,25 +244,27 @@ func seqTable(sequence string) string { return "_seq_" + sequence }
 // begin starts a read transaction on the file after loading the state, so
 // that a memtable a checkpoint has just emptied into the file is seen
 // either in memory or in the file.
-func (b *Bolt) begin() (*state, *bolt.Tx, error) {
+// begin loads the state, then takes a read transaction of the file (in
+// that order: see readers); the caller gives it back.
+func (b *Bolt) begin() (*state, *boltTx, error) {
 	st := b.state.Load()
-	tx, err := b.db.Begin(false)
+	t, err := b.readers.take(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("catalog: %w", err)
+		return nil, nil, err
 	}
-	return st, tx, nil
+	return st, t, nil
 }
 
 func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	st, btx, err := b.begin()
+	st, ft, err := b.begin()
 	if err != nil {
 		return err
 	}
-	defer btx.Rollback()
-	return fn(&memTx{file: boltTx{tx: btx}, layers: [2]*memtable{st.active, st.frozen}})
+	defer b.readers.give(ft)
+	return fn(&memTx{file: ft, layers: [2]*memtable{st.active, st.frozen}})
 }
 
 // Update runs fn alone in its group, once.
@@ -322,6 +325,7 @@ func (b *Bolt) close() error {
 	if e := b.log.close(); err == nil {
 		err = e
 	}
+	b.readers.block() // for good
 	if e := b.db.Close(); err == nil {
 		err = e
 	}
@@ -365,12 +369,14 @@ func (b *Bolt) checkpoint(rotate bool) error {
 	if st.frozen == nil {
 		return nil
 	}
+	b.readers.block()
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		if err := applyMemtable(tx, st.frozen); err != nil {
 			return err
 		}
 		return setApplied(tx, st.epoch)
 	})
+	b.readers.unblock()
 	b.smu.Lock()
 	defer b.smu.Unlock()
 	defer b.applied.Broadcast()
@@ -459,6 +465,7 @@ type boltTx struct {
 	tx     *bolt.Tx
 	opened [16]openedTable
 	next   int
+	gen    uint64 // readers' generation when it began
 }
 
 type openedTable struct {
@@ -556,7 +563,7 @@ func (c *fileCursor) next() {
 // write transaction the first layer is the writer's own memtable, which
 // its writes change (logged in wl, to be undone if its call fails).
 type memTx struct {
-	file   boltTx
+	file   *boltTx
 	layers [2]*memtable
 	wl     *writeLog // nil: read-only
 	writes int       // sets so far: a scan of the writer's tree re-seeks after any

@@ -100,16 +100,16 @@ func (b *Bolt) commit(calls []*groupCall) {
 		}
 		return
 	}
-	st, btx, err := b.begin()
+	st, ft, err := b.begin()
 	if err != nil {
 		for _, c := range calls {
 			c.err <- err
 		}
 		return
 	}
-	defer btx.Rollback()
+	defer b.readers.give(ft)
 	wl := &b.wlog
-	tx := &memTx{file: boltTx{tx: btx}, layers: [2]*memtable{b.w, st.frozen}, wl: wl}
+	tx := &memTx{file: ft, layers: [2]*memtable{b.w, st.frozen}, wl: wl}
 	var stand []*groupCall // their writes are in wl
 	for len(calls) > 0 {
 		readyErr := make([]error, len(calls))

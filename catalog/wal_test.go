@@ -22,6 +22,7 @@ func (b *Bolt) crash(t *testing.T) {
 		close(b.stop)
 		<-b.done
 		require.NoError(t, b.log.close())
+		b.readers.block()
 		require.NoError(t, b.db.Close())
 	})
 }

@@ -50,15 +50,20 @@ func New(svc *gateway.Service, v *auth.Verifier, opts Options, log *slog.Logger)
 	}
 	var seed [8]byte
 	rand.Read(seed[:])
+	hostID := base64.StdEncoding.EncodeToString(seed[:])
 	return &api{
-		svc:    svc,
-		v:      v,
-		opts:   Options{BaseDomain: strings.ToLower(strings.Trim(opts.BaseDomain, ".")), Limits: opts.Limits.WithDefaults()},
-		log:    log,
-		prefix: strings.ToUpper(hex.EncodeToString(seed[:4])),
-		hostID: base64.StdEncoding.EncodeToString(seed[:]),
+		svc:         svc,
+		v:           v,
+		opts:        Options{BaseDomain: strings.ToLower(strings.Trim(opts.BaseDomain, ".")), Limits: opts.Limits.WithDefaults()},
+		log:         log,
+		prefix:      strings.ToUpper(hex.EncodeToString(seed[:4])),
+		hostID:      hostID,
+		hostIDValue: []string{hostID}[:1:1],
 	}
 }
+
+// serverValue is every reply's Server header value.
+var serverValue = []string{"jcsgw"}[:1:1]
 
 type api struct {
 	svc    *gateway.Service
@@ -68,6 +73,8 @@ type api struct {
 	prefix string
 	seq    atomic.Uint64
 	hostID string
+	// hostIDValue is hostID as a header value, shared by every reply.
+	hostIDValue []string
 }
 
 // req is one request in flight.
@@ -90,10 +97,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rq.id = rq.info.ID; rq.id == "" {
 		rq.id = fmt.Sprintf("%s%08X", a.prefix, a.seq.Add(1))
 	}
+	// Every reply's; the constant values are shared by all replies (capped
+	// slices: an Add copies). Canonical names, as Set would make them.
 	h := w.Header()
-	h.Set("X-Amz-Request-Id", rq.id)
-	h.Set("X-Amz-Id-2", a.hostID)
-	h.Set("Server", "jcsgw")
+	h["X-Amz-Request-Id"] = []string{rq.id}
+	h["X-Amz-Id-2"] = a.hostIDValue
+	h["Server"] = serverValue
 	if err := rq.serve(); err != nil {
 		rq.fail(err)
 	}

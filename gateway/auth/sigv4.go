@@ -125,7 +125,7 @@ func (a *v4Auth) setCredential(cred string) string {
 	if len(a.scopeDate) != 8 {
 		return "the credential is malformed; invalid date"
 	}
-	if _, err := time.Parse(scopeLayout, a.scopeDate); err != nil {
+	if _, ok := parseBasicTime(a.scopeDate); !ok {
 		return "the credential is malformed; invalid date"
 	}
 	if a.region == "" || !isScopeToken(a.region) {
@@ -203,8 +203,8 @@ func (a *v4Auth) setSignature(s string) string {
 // value parsed and whether its day matches the credential scope date, which
 // S3 requires.
 func (a *v4Auth) setAmzDate(s string) (parsed, scopeMatches bool) {
-	t, err := time.Parse(amzDateLayout, s)
-	if err != nil || len(s) != len(amzDateLayout) {
+	t, ok := parseBasicTime(s)
+	if !ok || len(s) != len(amzDateLayout) {
 		return false, false
 	}
 	a.amzDate, a.t = s, t
