@@ -93,7 +93,7 @@ func judge(r *Results) {
 	// judgeBounded is a target measured bounds may put out of reach: BOUND
 	// only where jcsgw sits at one of them, as the issue exempts figures
 	// that "sit at a limit"; a figure far below every one fails, and says
-	// so of the first.
+	// so of the one it came nearest to.
 	judgeBounded := func(name string, pass bool, detail string, bs []bounded) {
 		if pass || len(bs) == 0 {
 			add(name, pass, "%s", detail)
@@ -105,7 +105,13 @@ func judge(r *Results) {
 				return
 			}
 		}
-		add(name, false, "%s; %s", detail, bs[0].notAt())
+		nearest := bs[0]
+		for _, b := range bs[1:] {
+			if b.at > 0 && (nearest.at <= 0 || b.f.Value/b.at > nearest.f.Value/nearest.at) {
+				nearest = b
+			}
+		}
+		add(name, false, "%s; %s", detail, nearest.notAt())
 	}
 	skip := func(name, why string) {
 		r.Targets = append(r.Targets, Target{Name: name, Skipped: true, Detail: why})
