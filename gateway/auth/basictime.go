@@ -30,17 +30,10 @@ func parseBasicTime(s string) (time.Time, bool) {
 	return time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC), true
 }
 
-// digits is the value of a string of ASCII digits.
+// digits is the value of a (short, non-empty) string of ASCII digits.
 func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+	n, ok := parseDecimal(s)
+	return int(n), ok
 }
 
 func daysIn(m time.Month, year int) int {
