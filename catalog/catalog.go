@@ -87,7 +87,8 @@ type Bolt struct {
 	state   atomic.Pointer[state]
 	smu     sync.Mutex
 	applied *sync.Cond
-	cpErr   error // the last checkpoint failed (under smu)
+	cpErr   error      // the last checkpoint failed (under smu)
+	cpmu    sync.Mutex // held by a checkpoint
 
 	// wmu is held by whoever uses w or log: the group commit and a
 	// rotation.
@@ -356,6 +357,12 @@ func (b *Bolt) checkpointer() {
 // must then be called without wmu). A failed commit leaves the memtable
 // frozen, to be tried again: the log still holds it.
 func (b *Bolt) checkpoint(rotate bool) error {
+	// One at a time: the checkpointer's, close's and (in tests) a direct
+	// call could overlap, and the later of two that applied the same
+	// frozen memtable would then drop the next one, frozen meanwhile and
+	// never applied.
+	b.cpmu.Lock()
+	defer b.cpmu.Unlock()
 	// Only if the writer is idle: a busy writer rotates by itself, and
 	// one waiting for this checkpoint holds wmu (blocking on it here
 	// would leave both waiting).
@@ -387,8 +394,9 @@ func (b *Bolt) checkpoint(rotate bool) error {
 	}
 	b.checkpoints.Add(1)
 	b.cpErr = nil
-	cur := b.state.Load()
-	b.state.Store(&state{active: cur.active})
+	if cur := b.state.Load(); cur.frozen == st.frozen {
+		b.state.Store(&state{active: cur.active})
+	}
 	return nil
 }
 

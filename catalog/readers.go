@@ -28,7 +28,7 @@ type readers struct {
 	mu      sync.Mutex
 	idle    []*boltTx
 	gen     uint64 // bumped by block and unblock
-	blocked bool
+	blocked int    // blocks not yet unblocked: writes in progress
 }
 
 // take returns a read transaction of b's file.
@@ -54,7 +54,7 @@ func (r *readers) take(b *Bolt) (*boltTx, error) {
 // far as gen tells), rolled back otherwise.
 func (r *readers) give(t *boltTx) {
 	r.mu.Lock()
-	if !r.blocked && t.gen == r.gen && len(r.idle) < maxIdleReaders {
+	if r.blocked == 0 && t.gen == r.gen && len(r.idle) < maxIdleReaders {
 		r.idle = append(r.idle, t)
 		r.mu.Unlock()
 		return
@@ -64,11 +64,13 @@ func (r *readers) give(t *boltTx) {
 }
 
 // block comes before a write to the file: it drops the idle transactions,
-// and those in use and those begun until unblock are dropped on their
-// return.
+// and those in use and those begun until the last unblock are dropped on
+// their return. Blocks nest: tests run checkpoints beside the
+// checkpointer's, and the first to end must not let transactions be kept
+// while the other's commit may still wait for them.
 func (r *readers) block() {
 	r.mu.Lock()
-	r.blocked = true
+	r.blocked++
 	r.gen++
 	idle := r.idle
 	r.idle = nil
@@ -78,10 +80,11 @@ func (r *readers) block() {
 	}
 }
 
-// unblock comes after the write: transactions begun from now on are kept.
+// unblock comes after the write: once every block has its unblock,
+// transactions begun from then on are kept.
 func (r *readers) unblock() {
 	r.mu.Lock()
-	r.blocked = false
+	r.blocked--
 	r.gen++
 	r.mu.Unlock()
 }

@@ -36,9 +36,7 @@ func TestTxTablesOpenedOnce(t *testing.T) {
 	}))
 	for _, where := range []string{"memtable", "file"} {
 		if where == "file" {
-			require.NoError(t, b.checkpoint(true))
-			require.Nil(t, b.state.Load().frozen)
-			require.Zero(t, b.state.Load().active.n)
+			intoFile(t, b)
 		}
 		require.NoError(t, b.View(ctx, func(tx Tx) error {
 			for round := range 2 {
@@ -71,7 +69,7 @@ func BenchmarkViewGets(b *testing.B) {
 		return nil
 	}))
 	// In the file, as most of a store is: the memtables are empty.
-	require.NoError(b, db.checkpoint(true))
+	intoFile(b, db)
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = db.View(ctx, func(tx Tx) error {
