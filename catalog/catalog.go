@@ -242,11 +242,10 @@ func applyOp(tx *bolt.Tx, o op) error {
 
 func seqTable(sequence string) string { return "_seq_" + sequence }
 
-// begin starts a read transaction on the file after loading the state, so
-// that a memtable a checkpoint has just emptied into the file is seen
-// either in memory or in the file.
-// begin loads the state, then takes a read transaction of the file (in
-// that order: see readers); the caller gives it back.
+// begin loads the state, then takes a read transaction of the file, in
+// that order, so that a memtable a checkpoint has just emptied into the
+// file is seen either in memory or in the file (see readers); the caller
+// gives the transaction back.
 func (b *Bolt) begin() (*state, *boltTx, error) {
 	st := b.state.Load()
 	t, err := b.readers.take(b)

@@ -65,9 +65,10 @@ func (r *readers) give(t *boltTx) {
 
 // block comes before a write to the file: it drops the idle transactions,
 // and those in use and those begun until the last unblock are dropped on
-// their return. Blocks nest: tests run checkpoints beside the
-// checkpointer's, and the first to end must not let transactions be kept
-// while the other's commit may still wait for them.
+// their return. Blocks nest (checkpoints hold cpmu, so today they do not
+// overlap; close's last block never ends): the first of two writes to end
+// must not let transactions be kept while the other's commit may still
+// wait for them.
 func (r *readers) block() {
 	r.mu.Lock()
 	r.blocked++

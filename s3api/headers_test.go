@@ -3,7 +3,6 @@ package s3api
 import (
 	"encoding/base64"
 	"errors"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -404,24 +403,6 @@ func TestChecksumHeaderNamesCanonical(t *testing.T) {
 	for _, a := range checksumAlgorithms {
 		if want := http.CanonicalHeaderKey(checksumHeaderPrefix + strings.ToLower(a.name)); a.header != want {
 			t.Errorf("%s: header %q, want %q", a.name, a.header, want)
-		}
-	}
-}
-
-// httpTime writes what Format writes with http.TimeFormat, for any instant
-// in any zone.
-func TestHTTPTimeAsFormat(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	zone := time.FixedZone("X", -7*3600-1800)
-	times := []time.Time{{}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999, time.UTC),
-		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(2024, 2, 29, 0, 0, 0, 0, zone), time.Date(2000, 1, 1, 0, 30, 0, 0, zone)}
-	for range 20000 {
-		times = append(times, time.Unix(r.Int64N(400*365*86400)-100*365*86400, r.Int64N(1e9)).In(zone))
-	}
-	for _, tm := range times {
-		if want, got := tm.UTC().Format(http.TimeFormat), httpTime(tm); got != want {
-			t.Fatalf("%v: %q, want %q", tm, got, want)
 		}
 	}
 }
