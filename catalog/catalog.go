@@ -444,7 +444,7 @@ func (b *Bolt) publish() {
 func applyMemtable(tx *bolt.Tx, m *memtable) error {
 	var err error
 	for name, t := range m.tables {
-		t.Scan(func(e entry) bool {
+		t.Scan(func(e *entry) bool {
 			o := op{kind: opPut, table: name, key: e.key, val: e.val}
 			if e.del {
 				o.kind = opDel
@@ -573,7 +573,8 @@ type memTx struct {
 	file   *boltTx
 	layers [2]*memtable
 	wl     *writeLog // nil: read-only
-	writes int       // sets so far: a scan of the writer's tree re-seeks after any
+	writes int       // sets so far: a scan of the writer's tree re-seeks after any of them
+	probe  entry     // the key of a lookup in the memtables
 }
 
 // writeLog is what a group's calls did to the writer's memtable: the ops
@@ -586,7 +587,7 @@ type writeLog struct {
 type undo struct {
 	table    string
 	key      []byte
-	prev     entry
+	prev     *entry
 	replaced bool
 	seq      bool // a sequence: table is its name, prev.val unused
 	prevSeq  uint64
@@ -624,8 +625,9 @@ func (wl *writeLog) reset() {
 }
 
 func (t *memTx) Get(table string, key []byte) []byte {
+	t.probe.key = key
 	for _, m := range t.layers {
-		if e, ok := m.get(table, key); ok {
+		if e, ok := m.get(table, &t.probe); ok {
 			if e.del {
 				return nil
 			}
@@ -641,7 +643,7 @@ func (t *memTx) Put(table string, key, value []byte) error {
 	}
 	k := bytes.Clone(key)
 	v := append(make([]byte, 0, len(value)), value...)
-	t.set(table, entry{key: k, val: v})
+	t.set(table, &entry{key: k, val: v})
 	t.wl.ops = append(t.wl.ops, op{kind: opPut, table: table, key: k, val: v})
 	return nil
 }
@@ -654,12 +656,12 @@ func (t *memTx) Delete(table string, key []byte) error {
 	// caller has nearly always just read it, and a needless one costs an
 	// entry, where the lookup would cost a search of the file.
 	k := bytes.Clone(key)
-	t.set(table, entry{key: k, del: true})
+	t.set(table, &entry{key: k, del: true})
 	t.wl.ops = append(t.wl.ops, op{kind: opDel, table: table, key: k})
 	return nil
 }
 
-func (t *memTx) set(table string, e entry) {
+func (t *memTx) set(table string, e *entry) {
 	prev, replaced := t.layers[0].set(table, e)
 	t.writes++
 	t.wl.undo = append(t.wl.undo, undo{table: table, key: e.key, prev: prev, replaced: replaced})
