@@ -442,17 +442,8 @@ func (b *Bolt) publish() {
 // applyMemtable writes m into the file, each entry as the op a replay of
 // the log would apply.
 func applyMemtable(tx *bolt.Tx, m *memtable) error {
-	var err error
 	for name, t := range m.tables {
-		t.Scan(func(e *entry) bool {
-			o := op{kind: opPut, table: name, key: e.key, val: e.val}
-			if e.del {
-				o.kind = opDel
-			}
-			err = applyOp(tx, o)
-			return err == nil
-		})
-		if err != nil {
+		if err := applyTable(tx, name, t); err != nil {
 			return err
 		}
 	}
@@ -462,6 +453,38 @@ func applyMemtable(tx *bolt.Tx, m *memtable) error {
 		}
 	}
 	return nil
+}
+
+// applyTable writes a table's entries as applyOp would, with one Bucket and
+// one cursor for its deletions: bbolt's Delete makes a cursor per call,
+// whose path grows from nothing, and a DELETE's checkpoint deletes four
+// keys or more.
+func applyTable(tx *bolt.Tx, name string, t *tree) error {
+	b := tx.Bucket([]byte(name))
+	var c *bolt.Cursor
+	var err error
+	t.Scan(func(e *entry) bool {
+		switch {
+		case !e.del:
+			if b == nil {
+				if b, err = tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return false
+				}
+			}
+			err = b.Put(e.key, e.val)
+		case b != nil:
+			if c == nil {
+				c = b.Cursor()
+			}
+			// The cursor is placed again for every key: a write
+			// invalidates its position.
+			if k, _ := c.Seek(e.key); bytes.Equal(k, e.key) {
+				err = c.Delete()
+			}
+		}
+		return err == nil
+	})
+	return err
 }
 
 // boltTx reads the file. It remembers the tables it has opened: bbolt
