@@ -33,7 +33,7 @@ func encodeBin(v binaryRecord) []byte {
 
 // decodeBin fills v from a binary record (without its version byte).
 func decodeBin(b []byte, v binaryDecoder) error {
-	r := recReader{b: b}
+	r := recReader{b: b, all: b}
 	if err := v.decodeBin(&r); err != nil {
 		return err
 	}
@@ -91,6 +91,11 @@ func appendMap(b []byte, m map[string]string) []byte {
 type recReader struct {
 	b   []byte
 	err error
+	// all is the whole record, and s a copy of it made at the first str:
+	// the strings read are slices of s, one allocation for all of them
+	// (an object record has a dozen).
+	all []byte
+	s   string
 }
 
 func (r *recReader) fail(err error) {
@@ -131,7 +136,17 @@ func (r *recReader) raw() []byte {
 	return p
 }
 
-func (r *recReader) str() string { return string(r.raw()) }
+func (r *recReader) str() string {
+	p := r.raw()
+	if len(p) == 0 {
+		return ""
+	}
+	if r.s == "" {
+		r.s = string(r.all)
+	}
+	end := len(r.all) - len(r.b) // p ends where what is left begins
+	return r.s[end-len(p) : end]
+}
 
 func (r *recReader) bytes() []byte {
 	p := r.raw()
