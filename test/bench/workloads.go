@@ -457,8 +457,7 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	head := b.newAcc(s.who, figHeadSmall, "S3 HEAD "+label, "ops/s")
 	del := b.newAcc(s.who, figDelSmall, "S3 DELETE "+label, "ops/s")
 	for rep := range b.repetitions(put, get, head, del) {
-		// Each worker keeps the keys it wrote; reads pick any written key.
-		keys := make([][]string, conc)
+		// Reads pick any written key; the DELETEs take them in turn.
 		var mu sync.Mutex
 		var all []string
 		key := func(w, i int) string { return fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i) }
@@ -471,7 +470,6 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 			if err := s.put(rctx, bucket, k, newBody(nextSeed(), size), size); err != nil {
 				return err
 			}
-			keys[w] = append(keys[w], k)
 			mu.Lock()
 			all = append(all, k)
 			mu.Unlock()
@@ -490,14 +488,21 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 			return err
 		}
 
+		// The workers share one queue of keys, so that all of them
+		// delete until the keys run out: with a list each, as the PUTs
+		// wrote them, those with fewer keys stopped first and the run ended
+		// at a concurrency below the one measured (the PUT run writes fewer
+		// keys than a DELETE run of its length takes).
+		var next atomic.Int64
 		m = s.meter()
-		r, err = fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, w, i int) error {
-			if i >= len(keys[w]) {
+		r, err = fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, _, _ int) error {
+			i := next.Add(1) - 1
+			if i >= int64(len(all)) {
 				return errExhausted
 			}
 			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
 			defer cancel()
-			return s.del(rctx, bucket, keys[w][i])
+			return s.del(rctx, bucket, all[i])
 		})
 		if err != nil {
 			return err
