@@ -89,10 +89,13 @@ type req struct {
 	vhost  bool   // addressed virtual-host style
 	caller string // the access key that signed the request
 	info   *telemetry.Info
+	// c is the request's context, with its caller once verified (kept
+	// here: r.WithContext would copy the whole request for it).
+	c context.Context
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rq := &req{api: a, w: w, r: r, q: r.URL.Query()}
+	rq := &req{api: a, w: w, r: r, q: r.URL.Query(), c: r.Context()}
 	rq.info = telemetry.FromContext(r.Context())
 	if rq.id = rq.info.ID; rq.id == "" {
 		rq.id = fmt.Sprintf("%s%08X", a.prefix, a.seq.Add(1))
@@ -123,7 +126,7 @@ func (rq *req) serve() error {
 	rq.caller = id.AccessKey
 	rq.info.User = id.AccessKey
 	// The gateway refuses this caller other users' buckets.
-	rq.r = rq.r.WithContext(gateway.WithCaller(rq.r.Context(), rq.api.svc.CallerOf(id.AccessKey)))
+	rq.c = gateway.WithCaller(rq.c, rq.api.svc.CallerOf(id.AccessKey))
 	op, err := route(rq.r.Method, rq.bucket, rq.key, rq.q, rq.r.Header)
 	if err != nil {
 		return err
@@ -314,7 +317,7 @@ func notImplemented(*req) error {
 }
 
 // ctx is the request's context.
-func (rq *req) ctx() context.Context { return rq.r.Context() }
+func (rq *req) ctx() context.Context { return rq.c }
 
 // writeXML sends a 200 (or status) reply with an XML body.
 func (rq *req) writeXML(status int, v any) error {
