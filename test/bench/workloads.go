@@ -460,13 +460,12 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 		// Reads pick any written key; the DELETEs take them in turn.
 		var mu sync.Mutex
 		var all []string
-		key := func(w, i int) string { return fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i) }
 
 		m := s.meter()
 		r, err := fixedTime(ctx, conc, dur, smallMaxOps, func(ctx context.Context, w, i int) error {
 			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
 			defer cancel()
-			k := key(w, i)
+			k := smallKey(rep, w, i)
 			if err := s.put(rctx, bucket, k, newBody(nextSeed(), size), size); err != nil {
 				return err
 			}
@@ -519,6 +518,10 @@ func (b *bench) s3Small(ctx context.Context, s *server) error {
 	return nil
 }
 
+// smallKey names the small-object workload's objects: repetition rep's,
+// written by worker w as its i-th.
+func smallKey(rep, w, i int) string { return fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i) }
+
 // durableDeletes is limit (e′)'s turn at the small-object workload: its
 // DELETEs alone, each logged durably, at the concurrency and for the time of
 // the servers' DELETE runs, of keys named as theirs. It stores nothing, so
@@ -532,7 +535,7 @@ func (b *bench) durableDeletes(ctx context.Context, s *server) error {
 		r, err := fixedTime(ctx, conc, b.cfg.FixedTime, smallMaxOps, func(ctx context.Context, w, i int) error {
 			rctx, cancel := context.WithTimeout(ctx, smallRequestTimeout)
 			defer cancel()
-			return s.del(rctx, bucket, fmt.Sprintf("small/r%d/w%02d/%07d", rep, w, i))
+			return s.del(rctx, bucket, smallKey(rep, w, i))
 		})
 		if err != nil {
 			return err
