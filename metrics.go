@@ -22,6 +22,7 @@ type storeCollector struct {
 
 	objects, bytes, spaceObjects, spaceBytes, syncRuns, syncFailures, catalogBytes *prometheus.Desc
 	logGroups, logWrites, checkpoints, checkpointFailures, pending                 *prometheus.Desc
+	logSyncTime, checkpointTime                                                    *prometheus.Desc
 }
 
 func newStoreCollector(svc *gateway.Service) *storeCollector {
@@ -43,12 +44,15 @@ func newStoreCollector(svc *gateway.Service) *storeCollector {
 		checkpointFailures: d("jcsgw_catalog_checkpoint_failures_total",
 			"Checkpoints that failed (the log keeps their writes; the next one tries again)."),
 		pending: d("jcsgw_catalog_pending_entries", "Catalog entries logged and held in memory, not yet in the file."),
+		logSyncTime: d("jcsgw_catalog_log_sync_seconds_total",
+			"Time the group commit spent writing and syncing log records, up to its next turn on a CPU (÷ syncs: a group's wait for durability)."),
+		checkpointTime: d("jcsgw_catalog_checkpoint_seconds_total", "Time the checkpoints took, their bbolt commits included."),
 	}
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.objects, c.bytes, c.spaceObjects, c.spaceBytes, c.syncRuns, c.syncFailures, c.catalogBytes,
-		c.logGroups, c.logWrites, c.checkpoints, c.checkpointFailures, c.pending} {
+		c.logGroups, c.logWrites, c.checkpoints, c.checkpointFailures, c.pending, c.logSyncTime, c.checkpointTime} {
 		ch <- d
 	}
 }
@@ -88,4 +92,6 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.checkpoints, lg.Checkpoints)
 	counter(c.checkpointFailures, lg.CheckpointFailures)
 	g(c.pending, float64(lg.Pending))
+	ch <- prometheus.MustNewConstMetric(c.logSyncTime, prometheus.CounterValue, lg.SyncTime.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.checkpointTime, prometheus.CounterValue, lg.CheckpointTime.Seconds())
 }

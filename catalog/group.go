@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // maxGroup bounds how many calls share one log record.
@@ -164,7 +165,10 @@ func (b *Bolt) commit(calls []*groupCall) {
 		calls = rest
 	}
 	if len(wl.ops) > 0 {
-		if err := b.log.append(wl.ops); err != nil {
+		start := time.Now()
+		err := b.log.append(wl.ops)
+		b.syncNanos.Add(int64(time.Since(start)))
+		if err != nil {
 			wl.rollback(b.w, 0, 0)
 			b.failed = err
 			for _, c := range stand {

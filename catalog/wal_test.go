@@ -345,9 +345,13 @@ func TestLogStats(t *testing.T) {
 	require.GreaterOrEqual(t, st.Groups, int64(1))
 	require.LessOrEqual(t, st.Groups, st.Calls)
 	require.LessOrEqual(t, st.Pending, int64(n-failed)) // the ticker may have checkpointed some
+	// Every group wrote and synced a record: each took some time, and a
+	// sync of the temp dir takes far more than a nanosecond.
+	require.Greater(t, st.SyncTime, time.Duration(st.Groups))
 	intoFile(t, b)
 	st = b.LogStats()
 	require.GreaterOrEqual(t, st.Checkpoints, int64(1))
+	require.Greater(t, st.CheckpointTime, time.Duration(st.Checkpoints))
 	require.Zero(t, st.Pending)
 	require.Zero(t, st.CheckpointFailures)
 }

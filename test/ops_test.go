@@ -102,6 +102,8 @@ func TestOpsMetricsLogsAndProbes(t *testing.T) {
 	syncs := metric(t, s, "jcsgw_catalog_log_syncs_total")
 	assert.GreaterOrEqual(t, syncs, 1.0)
 	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_catalog_log_writes_total"), syncs)
+	// Each sync took time: more than a microsecond apiece.
+	assert.Greater(t, metric(t, s, "jcsgw_catalog_log_sync_seconds_total"), syncs*1e-6)
 	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_catalog_pending_entries"), 0.0)
 	assert.Zero(t, metric(t, s, "jcsgw_catalog_checkpoint_failures_total"))
 	assert.GreaterOrEqual(t, metric(t, s, "jcsgw_requests_in_flight", `front="probe"`), 0.0)
