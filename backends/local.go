@@ -89,6 +89,22 @@ type BlobWriter interface {
 // name is known and then appended to a pack.
 const smallBlob = 128 << 10
 
+// smallBufs holds the buffers of small blobs, each with recordRoom before
+// the bytes, so that the pack record is made around them: a 4 KiB PUT
+// otherwise allocated (and faulted in) its bytes twice, in the buffer and
+// in the record. Buffers are kept up to keptSmall bytes of blob.
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, recordRoom, recordRoom+keptSmall); return &b }}
+
+const keptSmall = 16 << 10
+
+func takeSmall() []byte { return (*smallBufs.Get().(*[]byte))[:recordRoom] }
+
+func giveSmall(b []byte) {
+	if b != nil && cap(b) <= recordRoom+keptSmall {
+		smallBufs.Put(&b)
+	}
+}
+
 // Create starts a new blob. Its bytes stay in memory while they are few;
 // a larger blob goes to a temp file in tmp/ as it arrives.
 func (l *Local) Create(ctx context.Context) (BlobWriter, error) {
@@ -97,7 +113,8 @@ func (l *Local) Create(ctx context.Context) (BlobWriter, error) {
 
 type localWriter struct {
 	l *Local
-	// small holds the bytes until they outgrow smallBlob; f is nil until then.
+	// small holds the bytes, after recordRoom, until they outgrow
+	// smallBlob; f is nil until then. nil: nothing written yet.
 	small []byte
 	f     *os.File
 	n     int64
@@ -125,9 +142,12 @@ func (w *localWriter) spill() error {
 		}
 	}
 	w.f, w.spareSize = f, size
-	if _, err := f.Write(w.small); err != nil {
-		return fmt.Errorf("local store: %w", err)
+	if w.small != nil {
+		if _, err := f.Write(w.small[recordRoom:]); err != nil {
+			return fmt.Errorf("local store: %w", err)
+		}
 	}
+	giveSmall(w.small)
 	w.small = nil
 	return nil
 }
@@ -139,6 +159,9 @@ const writebackStep = 8 << 20
 func (w *localWriter) Write(p []byte) (int, error) {
 	if w.f == nil {
 		if w.n+int64(len(p)) <= smallBlob {
+			if w.small == nil {
+				w.small = takeSmall()
+			}
 			w.small = append(w.small, p...)
 			w.n += int64(len(p))
 			return len(p), nil
@@ -238,11 +261,22 @@ func (w *localWriter) Place(ctx context.Context, name string) (func() error, err
 	if _, err := w.l.blobPath(name); err != nil {
 		return nil, err
 	}
-	durable, err := w.l.packs.append(name, w.small)
+	durable, err := w.pack(name)
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
 	return durable, nil
+}
+
+// pack appends the small blob to a pack, and gives its buffer back.
+func (w *localWriter) pack(name string) (func() error, error) {
+	b := w.small
+	w.small = nil
+	if b == nil {
+		return w.l.packs.append(name, nil)
+	}
+	defer giveSmall(b)
+	return w.l.packs.appendIn(name, b, recordRoom)
 }
 
 func (w *localWriter) Commit(ctx context.Context, name string) error {
@@ -257,7 +291,11 @@ func (w *localWriter) Commit(ctx context.Context, name string) error {
 	}
 	dir := filepath.Dir(dst)
 	if w.f == nil {
-		if err := w.l.packs.put(name, w.small); err != nil {
+		durable, err := w.pack(name)
+		if err == nil {
+			err = durable()
+		}
+		if err != nil {
 			return fmt.Errorf("local store: %w", err)
 		}
 		return nil
@@ -315,6 +353,7 @@ func (w *localWriter) Abort() error {
 }
 
 func (w *localWriter) discard() {
+	giveSmall(w.small)
 	w.small = nil
 	if w.f != nil {
 		w.waitSync() // it uses the descriptor

@@ -95,6 +95,11 @@ type packLoc struct {
 const (
 	packMagic      = 0x4a504b31 // "JPK1"
 	packHeaderSize = 16
+	// maxPackedName is the longest name a record holds (its length is a byte).
+	maxPackedName = 255
+	// recordRoom is the room before a blob's bytes that always holds its
+	// record's header and name (see packs.appendIn).
+	recordRoom = packHeaderSize + maxPackedName
 	recPut         = 1
 	recDelete      = 2
 	// packTarget is the size at which a new pack is started.
@@ -192,14 +197,28 @@ func (p *packs) load(seq uint32) error {
 
 func appendRecord(b []byte, kind byte, name string, data []byte) []byte {
 	var hdr [packHeaderSize]byte
-	binary.BigEndian.PutUint32(hdr[:], packMagic)
-	hdr[4], hdr[5] = kind, byte(len(name))
-	binary.BigEndian.PutUint32(hdr[8:], uint32(len(data)))
-	crc := crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, data)
-	binary.BigEndian.PutUint32(hdr[12:], crc)
+	putHeader(hdr[:], kind, name, data)
 	b = append(b, hdr[:]...)
 	b = append(b, name...)
 	return append(b, data...)
+}
+
+// recordAround makes the record of data = buf[at:] in place, its header
+// and name written into the room before at (at least recordRoom(name)),
+// and returns it.
+func recordAround(buf []byte, at int, kind byte, name string) []byte {
+	start := at - packHeaderSize - len(name)
+	putHeader(buf[start:start+packHeaderSize], kind, name, buf[at:])
+	copy(buf[start+packHeaderSize:at], name)
+	return buf[start:]
+}
+
+func putHeader(hdr []byte, kind byte, name string, data []byte) {
+	binary.BigEndian.PutUint32(hdr, packMagic)
+	hdr[4], hdr[5], hdr[6], hdr[7] = kind, byte(len(name)), 0, 0
+	binary.BigEndian.PutUint32(hdr[8:], uint32(len(data)))
+	crc := crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, data)
+	binary.BigEndian.PutUint32(hdr[12:], crc)
 }
 
 // zeroStep is how far ahead of its records a pack's file is written with
@@ -310,10 +329,34 @@ func (p *packs) put(name string, data []byte) error {
 // be called exactly once; later calls return the first call's result.
 // Until then the record may be read, but a crash may lose it.
 func (p *packs) append(name string, data []byte) (func() error, error) {
-	if len(name) == 0 || len(name) > 255 || int64(len(data)) > 1<<31 {
-		return nil, fmt.Errorf("packs: blob %q of %d bytes cannot be packed", name, len(data))
+	if err := packable(name, len(data)); err != nil {
+		return nil, err
 	}
-	rec := appendRecord(make([]byte, 0, packHeaderSize+len(name)+len(data)), recPut, name, data)
+	return p.appendRecord(name, appendRecord(make([]byte, 0, packHeaderSize+len(name)+len(data)), recPut, name, data), len(data))
+}
+
+// appendIn is append for data = buf[at:], with room before it for the
+// record's header and name (recordRoom): the record is made around the
+// data rather than copied. buf is the caller's again once it returns.
+func (p *packs) appendIn(name string, buf []byte, at int) (func() error, error) {
+	if err := packable(name, len(buf)-at); err != nil {
+		return nil, err
+	}
+	if at < packHeaderSize+len(name) {
+		return p.append(name, buf[at:])
+	}
+	return p.appendRecord(name, recordAround(buf, at, recPut, name), len(buf)-at)
+}
+
+func packable(name string, n int) error {
+	if len(name) == 0 || len(name) > maxPackedName || int64(n) > 1<<31 {
+		return fmt.Errorf("packs: blob %q of %d bytes cannot be packed", name, n)
+	}
+	return nil
+}
+
+// appendRecord writes rec, the put record of n bytes of data under name.
+func (p *packs) appendRecord(name string, rec []byte, n int) (func() error, error) {
 	p.mu.Lock()
 	if loc, ok := p.index[name]; ok {
 		pf := loc.pack
@@ -335,9 +378,9 @@ func (p *packs) append(name string, data []byte) (func() error, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("packs: write: %w", err)
 	}
-	p.index[name] = packLoc{pack: pf, off: pf.size + packHeaderSize + int64(len(name)), n: int64(len(data))}
+	p.index[name] = packLoc{pack: pf, off: pf.size + packHeaderSize + int64(len(name)), n: int64(n)}
 	pf.size += int64(len(rec))
-	pf.live += int64(len(data))
+	pf.live += int64(n)
 	pf.users++
 	t := pf.gs.ticket()
 	p.mu.Unlock()
