@@ -405,3 +405,49 @@ func TestPacksDeletesGoOutWithTheNextWrite(t *testing.T) {
 	p.close()
 	checkPacked(t, mustOpenPacks(t, dir), want)
 }
+
+// TestPackAppendInPlace: a record made around the caller's bytes (the
+// buffer's room holding its header and name, the longest name too) or,
+// with too little room, copied, reads back byte for byte, also after a
+// reopen, and the caller's later use of its buffer changes nothing stored.
+func TestPackAppendInPlace(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpenPacks(t, dir)
+	want := map[string][]byte{}
+	long := "L" + packName(0)[1:] + string(bytes.Repeat([]byte("n"), maxPackedName-len(packName(0))))
+	cases := []struct {
+		name string
+		room int
+		size int
+	}{
+		{packName(1), recordRoom, 4096},
+		{long, recordRoom, 1000},
+		{packName(2), packHeaderSize + len(packName(2)), 77}, // exactly enough room
+		{packName(3), 3, 500},                                // too little: copied
+		{packName(4), recordRoom, 0},
+	}
+	for i, c := range cases {
+		buf := make([]byte, c.room, c.room+c.size)
+		for j := 0; j < c.size; j++ {
+			buf = append(buf, byte(i*31+j))
+		}
+		data := bytes.Clone(buf[c.room:])
+		durable, err := p.appendIn(c.name, buf, c.room)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if err := durable(); err != nil {
+			t.Fatal(err)
+		}
+		for j := range buf {
+			buf[j] = 0xee // the buffer is the caller's again
+		}
+		want[c.name] = data
+	}
+	if _, err := p.appendIn(string(bytes.Repeat([]byte("x"), maxPackedName+1)), make([]byte, recordRoom+1), recordRoom); err == nil {
+		t.Fatal("a name longer than a record holds was packed")
+	}
+	checkPacked(t, p, want)
+	p.close()
+	checkPacked(t, mustOpenPacks(t, dir), want)
+}
