@@ -53,3 +53,43 @@ func TestMemLimitFollowsTheLiveHeap(t *testing.T) {
 		}
 	}
 }
+
+func TestHeapReleaseAfterABurstOnly(t *testing.T) {
+	const mib = 1 << 20
+	prev := heapSample{live: 40 * mib, held: 150 * mib, allocated: 5000 * mib}
+	for _, c := range []struct {
+		name string
+		cur  heapSample
+		want bool
+	}{
+		{"burst over: 110 MiB spare, 1 MiB allocated", heapSample{live: 40 * mib, held: 150 * mib, allocated: 5001 * mib}, true},
+		{"under load: 110 MiB spare, 100 MiB allocated", heapSample{live: 40 * mib, held: 150 * mib, allocated: 5100 * mib}, false},
+		{"just under an eighth of the spare allocated", heapSample{live: 40 * mib, held: 120 * mib, allocated: 5000*mib + 10*mib - 1}, true},
+		{"an eighth of the spare allocated", heapSample{live: 40 * mib, held: 120 * mib, allocated: 5010 * mib}, false},
+		{"little spare", heapSample{live: 40 * mib, held: 40*mib + releaseAt - 1, allocated: 5000 * mib}, false},
+	} {
+		if got := prev.release(c.cur); got != c.want {
+			t.Errorf("%s: release = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if (heapSample{}).release(heapSample{live: mib, held: 500 * mib, allocated: 1}) {
+		t.Error("the first sample released")
+	}
+}
+
+func TestReadHeap(t *testing.T) {
+	garbage := make([][]byte, 0, 64)
+	for range 64 {
+		garbage = append(garbage, make([]byte, 1<<20))
+	}
+	h := readHeap()
+	if h.held < 64<<20 || h.allocated < 64<<20 || h.held < h.live {
+		t.Fatalf("heap sample %+v after 64 MiB allocated", h)
+	}
+	garbage = nil
+	debug.FreeOSMemory()
+	if after := readHeap(); after.held >= h.held-32<<20 {
+		t.Fatalf("the heap held %d bytes, and %d after they were freed and returned", h.held, after.held)
+	}
+	_ = garbage
+}
