@@ -295,14 +295,19 @@ func (v *Verifier) verifyV4(r *http.Request, a *v4Auth, secret string, paths []s
 	key := v.keys.get(secret, a.scopeDate, a.region, a.service)
 	scope := a.scope()
 	var crHex [2 * sha256.Size]byte
-	var stack [1024]byte // most canonical requests fit: no allocation for them
+	var stack [1024]byte   // most canonical requests fit: no allocation for them
+	var hdrStack [512]byte // and most header blocks
 	hosts, nhosts := hostCandidates(r)
 	for _, host := range hosts[:nhosts] {
-		headers := canonicalHeaders(r, a.signedHeaders, host)
+		headers := appendCanonicalHeaders(hdrStack[:0], r, a.signedHeaders, host)
 		for _, p := range paths {
 			for _, payload := range payloads {
 				cr := stack[:0]
-				for _, s := range [...]string{r.Method, "\n", p, "\n", query, "\n", headers, "\n", a.signedRaw, "\n", payload} {
+				for _, s := range [...]string{r.Method, "\n", p, "\n", query, "\n"} {
+					cr = append(cr, s...)
+				}
+				cr = append(cr, headers...)
+				for _, s := range [...]string{"\n", a.signedRaw, "\n", payload} {
 					cr = append(cr, s...)
 				}
 				sum := sha256.Sum256(cr)
@@ -371,36 +376,35 @@ func hostCandidates(r *http.Request) (hosts [3]string, n int) {
 	return hosts, n
 }
 
-// canonicalHeaders builds the CanonicalHeaders block (each line ends in
+// appendCanonicalHeaders appends the CanonicalHeaders block (each line ends in
 // "\n"). Values are trimmed with inner runs of spaces collapsed, multiple
 // values joined with ','. Host and Content-Length need special care because
 // net/http moves them out of r.Header.
-func canonicalHeaders(r *http.Request, names []string, host string) string {
-	var b strings.Builder
+func appendCanonicalHeaders(b []byte, r *http.Request, names []string, host string) []byte {
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
+		b = append(b, n...)
+		b = append(b, ':')
 		switch n {
 		case "host":
-			b.WriteString(collapseSpaces(host))
+			b = appendCollapsed(b, host)
 		case "content-length":
 			if vs := r.Header.Values("Content-Length"); len(vs) > 0 {
-				writeValues(&b, vs)
+				b = appendValues(b, vs)
 			} else if r.ContentLength >= 0 {
-				b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+				b = strconv.AppendInt(b, r.ContentLength, 10)
 			}
 		case "transfer-encoding":
 			if vs := r.Header.Values("Transfer-Encoding"); len(vs) > 0 {
-				writeValues(&b, vs)
+				b = appendValues(b, vs)
 			} else {
-				b.WriteString(strings.Join(r.TransferEncoding, ","))
+				b = append(b, strings.Join(r.TransferEncoding, ",")...)
 			}
 		default:
-			writeValues(&b, headerValues(r.Header, n))
+			b = appendValues(b, headerValues(r.Header, n))
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
 // headerValues is h.Values(name) for a lowercase name, canonicalised on the
@@ -430,24 +434,20 @@ func headerValues(h http.Header, name string) []string {
 	return h[string(b)]
 }
 
-func writeValues(b *strings.Builder, vs []string) {
+func appendValues(b []byte, vs []string) []byte {
 	for i, v := range vs {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(collapseSpaces(v))
+		b = appendCollapsed(b, v)
 	}
+	return b
 }
 
-// collapseSpaces trims surrounding whitespace and turns runs of spaces into
-// one, as the canonical header rules require.
-func collapseSpaces(s string) string {
+// appendCollapsed appends s trimmed of surrounding whitespace, with its
+// runs of spaces turned into one, as the canonical header rules require.
+func appendCollapsed(b []byte, s string) []byte {
 	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "  ") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
 	prevSpace := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -459,9 +459,9 @@ func collapseSpaces(s string) string {
 		} else {
 			prevSpace = false
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
-	return b.String()
+	return b
 }
 
 // unsignedAmzHeader returns the name of an x-amz-* header that the signature
