@@ -448,6 +448,9 @@ func appendValues(b []byte, vs []string) []byte {
 // runs of spaces turned into one, as the canonical header rules require.
 func appendCollapsed(b []byte, s string) []byte {
 	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "  ") {
+		return append(b, s...) // the usual case: one copy
+	}
 	prevSpace := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
