@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"sync"
 
 	"jcsgw/catalog"
 )
@@ -185,30 +186,78 @@ func (s *Service) DeleteKey(ctx context.Context, bucket, key string) error {
 		if err != nil {
 			return err
 		}
-		pkgName, path := SplitKey(key)
-		p, ok, err := findPackage(tx, b.ID, pkgName)
-		if err != nil || !ok {
-			return err
-		}
-		if path == "" {
-			if !p.Explicit || pkgName == "" {
-				return nil
-			}
-			p.Explicit = false
-			if err := s.putPackageTx(tx, p); err != nil {
-				return err
-			}
-			return s.dropIfUnused(tx, r, p, "")
-		}
-		o, ok, err := findObj(tx, p.ID, path)
-		if err != nil || !ok || !o.visible() {
-			return err
-		}
-		if err := s.removeObjTx(tx, r, p, o); err != nil {
-			return err
-		}
-		return s.dropIfUnused(tx, r, p, path)
+		return s.deleteKeyTx(tx, r, b, key)
 	})
+}
+
+// deleteKeysChunk is how many keys of a DeleteKeys share a transaction: a
+// hundred deletions hold the writer about a millisecond, and the chunks of
+// one call, run at once, share the log's syncs.
+const deleteKeysChunk = 100
+
+// DeleteKeys removes the S3 objects at keys, as DeleteKey each, and
+// returns each key's error (nil for a key deleted or absent). Where
+// DeleteKey makes one key durable per call, this commits a chunk of keys
+// per transaction, so a bulk delete (S3's DeleteObjects, up to 1,000 keys)
+// costs a few log syncs rather than one per key or per handful.
+func (s *Service) DeleteKeys(ctx context.Context, bucket string, keys []string) []error {
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for from := 0; from < len(keys); from += deleteKeysChunk {
+		chunk := keys[from:min(from+deleteKeysChunk, len(keys))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.update(ctx, func(tx catalog.Tx, r *refs) error {
+				b, err := getBucketByName(tx, bucket)
+				if err != nil {
+					return err
+				}
+				for _, key := range chunk {
+					if err := s.deleteKeyTx(tx, r, b, key); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err == nil {
+				return
+			}
+			// One key's failure undid the chunk: key by key again, so
+			// that the others are deleted and each error is its own.
+			for i, key := range chunk {
+				errs[from+i] = s.DeleteKey(ctx, bucket, key)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func (s *Service) deleteKeyTx(tx catalog.Tx, r *refs, b bucketRec, key string) error {
+	pkgName, path := SplitKey(key)
+	p, ok, err := findPackage(tx, b.ID, pkgName)
+	if err != nil || !ok {
+		return err
+	}
+	if path == "" {
+		if !p.Explicit || pkgName == "" {
+			return nil
+		}
+		p.Explicit = false
+		if err := s.putPackageTx(tx, p); err != nil {
+			return err
+		}
+		return s.dropIfUnused(tx, r, p, "")
+	}
+	o, ok, err := findObj(tx, p.ID, path)
+	if err != nil || !ok || !o.visible() {
+		return err
+	}
+	if err := s.removeObjTx(tx, r, p, o); err != nil {
+		return err
+	}
+	return s.dropIfUnused(tx, r, p, path)
 }
 
 // SetTags replaces an object's tag set; nil removes every tag.

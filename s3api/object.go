@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"jcsgw/gateway"
 )
@@ -184,34 +183,24 @@ func (rq *req) deleteObjects() error {
 		err *apiError
 	}
 	results := make([]outcome, len(dr.Objects))
-	// A few deletes at a time: the catalog batches concurrent updates.
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(8, len(dr.Objects)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				obj := dr.Objects[i]
-				switch {
-				case obj.Key == nil || *obj.Key == "":
-					results[i] = outcome{"", s3Error("UserKeyMustBeSpecified", http.StatusBadRequest, "The request was missing a required key")}
-				case obj.VersionID != "" && obj.VersionID != "null":
-					results[i] = outcome{*obj.Key, errInvalidArgument("Invalid version id specified")}
-				default:
-					results[i].key = *obj.Key
-					if err := rq.api.svc.DeleteKey(ctx, rq.bucket, *obj.Key); err != nil {
-						results[i].err = toAPIError(err)
-					}
-				}
-			}
-		}()
+	var keys []string
+	var at []int // keys[j] is dr.Objects[at[j]]'s
+	for i, obj := range dr.Objects {
+		switch {
+		case obj.Key == nil || *obj.Key == "":
+			results[i] = outcome{"", s3Error("UserKeyMustBeSpecified", http.StatusBadRequest, "The request was missing a required key")}
+		case obj.VersionID != "" && obj.VersionID != "null":
+			results[i] = outcome{*obj.Key, errInvalidArgument("Invalid version id specified")}
+		default:
+			results[i].key = *obj.Key
+			keys, at = append(keys, *obj.Key), append(at, i)
+		}
 	}
-	for i := range dr.Objects {
-		next <- i
+	for j, err := range rq.api.svc.DeleteKeys(ctx, rq.bucket, keys) {
+		if err != nil {
+			results[at[j]].err = toAPIError(err)
+		}
 	}
-	close(next)
-	wg.Wait()
 	res := deleteResult{}
 	for _, o := range results {
 		switch {
