@@ -12,12 +12,14 @@ import (
 )
 
 // storeCollector exports what the store holds. The numbers come from one
-// catalog scan, cached so that frequent scrapes do not rescan.
+// catalog scan, cached so that frequent scrapes do not rescan (see
+// statsDue).
 type storeCollector struct {
 	svc *gateway.Service
 
 	mu    sync.Mutex
 	at    time.Time
+	took  time.Duration // the last scan's
 	stats gateway.Stats
 
 	objects, bytes, spaceObjects, spaceBytes, syncRuns, syncFailures, catalogBytes *prometheus.Desc
@@ -50,6 +52,16 @@ func newStoreCollector(svc *gateway.Service) *storeCollector {
 	}
 }
 
+// statsDue tells whether the cached scan, taken at at in took, is to be
+// taken again: after a second, or on a large catalog after a hundred times
+// what it took. A scan decodes every object record (about a second per
+// million), and Prometheus scrapes every 15 s by default: so a scrape's
+// share of one core stays near 1 % however large the catalog grows, and the
+// usage gauges are at most a second old on a small one.
+func statsDue(now, at time.Time, took time.Duration) bool {
+	return now.Sub(at) > max(time.Second, 100*took)
+}
+
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.objects, c.bytes, c.spaceObjects, c.spaceBytes, c.syncRuns, c.syncFailures, c.catalogBytes,
 		c.logGroups, c.logWrites, c.checkpoints, c.checkpointFailures, c.pending, c.logSyncTime, c.checkpointTime} {
@@ -59,10 +71,10 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	if time.Since(c.at) > time.Second {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if start := time.Now(); statsDue(start, c.at, c.took) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if st, err := c.svc.Stats(ctx); err == nil {
-			c.stats, c.at = st, time.Now()
+			c.stats, c.at, c.took = st, time.Now(), time.Since(start)
 		}
 		cancel()
 	}
