@@ -447,6 +447,28 @@ func testS3DeleteObjects(t *testing.T, e *s3Env) {
 	require.Equal(t, "versioned", *out.Errors[0].Key)
 	require.Equal(t, "InvalidArgument", *out.Errors[0].Code)
 
+	// More keys than one catalog transaction takes (100): every one is
+	// deleted and answered, in the request's order.
+	var bulk []types.ObjectIdentifier
+	var bulkKeys []string
+	for i := range 250 {
+		k := fmt.Sprintf("bulk/k%03d", i)
+		if i%50 != 49 { // every 50th never existed
+			e.put(b, k, []byte(k))
+		}
+		bulk = append(bulk, types.ObjectIdentifier{Key: aws.String(k)})
+		bulkKeys = append(bulkKeys, k)
+	}
+	out, err = e.S3.DeleteObjects(bg, &s3.DeleteObjectsInput{Bucket: &b, Delete: &types.Delete{Objects: bulk}})
+	require.NoError(t, err)
+	require.Empty(t, out.Errors)
+	deleted = deleted[:0]
+	for _, d := range out.Deleted {
+		deleted = append(deleted, *d.Key)
+	}
+	require.Equal(t, bulkKeys, deleted)
+	require.Empty(t, e.listAll(b, "bulk/"))
+
 	many := make([]types.ObjectIdentifier, 1001)
 	for i := range many {
 		many[i] = types.ObjectIdentifier{Key: aws.String(fmt.Sprint(i))}
