@@ -43,6 +43,10 @@ type Config struct {
 	// GCAge is how old an unfinished multipart upload must be to go.
 	GCInterval time.Duration
 	GCAge      time.Duration
+	// SweepOrphansLater starts serving before the start-up sweep of orphan
+	// blobs is done (see gateway.Config); the server sets it, maintenance
+	// commands do not.
+	SweepOrphansLater bool
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// headers (slowloris); IdleTimeout how long a kept-alive connection may
 	// sit idle. 0 = 30 s and 2 min.
@@ -161,9 +165,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.svc, err = gateway.New(ctx, gateway.Config{
-		ServerKey:     serverKey,
-		MaxObjectSize: cfg.Limits.WithDefaults().MaxObjectSize,
-		Catalog:       s.cat, Default: store, Logger: cfg.Logger,
+		ServerKey:         serverKey,
+		MaxObjectSize:     cfg.Limits.WithDefaults().MaxObjectSize,
+		SweepOrphansLater: cfg.SweepOrphansLater,
+		Catalog:           s.cat, Default: store, Logger: cfg.Logger,
 		OpenSpace: spaceOpener(cfg.LocalRoots),
 		DefaultSpace: gateway.UserSpace{Name: "default", Storage: gateway.StorageConfig{Type: "Local", RootPath: defDir},
 			Credential: gateway.Credential{Type: "Local"}, ShardStore: &gateway.ShardStoreConfig{}},

@@ -314,23 +314,47 @@ func (s *Service) GC(ctx context.Context, age time.Duration) (*GCReport, error) 
 			return rep, err
 		}
 		rep.TempFiles += n
-		var candidates []blobRef
-		err = s.view(ctx, func(tx catalog.Tx) error {
-			return st.List(ctx, func(name string) error {
-				if tx.Get(tRef, refKey(id, name)) == nil {
-					candidates = append(candidates, blobRef{id, name})
-				}
-				return nil
-			})
-		})
+		n, err = s.removeOrphans(ctx, id, st)
+		rep.OrphanBlobs += n
 		if err != nil {
 			return rep, err
 		}
-		for _, c := range candidates {
-			if removed, _ := s.removeIfUnused(ctx, st, c); removed {
-				rep.OrphanBlobs++
-			}
-		}
 	}
 	return rep, nil
+}
+
+// removeOrphans removes the blobs of a space that no object references:
+// those a crash left between placing a blob and committing its object (or
+// between dropping its last reference and removing it). It is safe beside
+// writers: a candidate goes only under its stripe lock, unpinned and still
+// unreferenced (removeIfUnused), which a writer placing the same blob
+// cannot interleave. A blob that cannot be removed is logged and left for
+// the next sweep; only a failed listing (or ctx) stops it.
+func (s *Service) removeOrphans(ctx context.Context, id int64, st ShardStore) (int, error) {
+	var candidates []blobRef
+	err := s.view(ctx, func(tx catalog.Tx) error {
+		return st.List(ctx, func(name string) error {
+			if tx.Get(tRef, refKey(id, name)) == nil {
+				candidates = append(candidates, blobRef{id, name})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range candidates {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		removed, err := s.removeIfUnused(ctx, st, c)
+		if err != nil {
+			s.log.Warn("remove orphan blob", "space", id, "blob", c.name, "err", err)
+		}
+		if removed {
+			n++
+		}
+	}
+	return n, nil
 }

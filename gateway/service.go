@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -51,6 +52,12 @@ type Config struct {
 	// ServerKey (32 bytes) seals users' access-key secrets in the catalog;
 	// without it, users cannot have keys.
 	ServerKey []byte
+	// SweepOrphansLater has New return before the start-up sweep of
+	// orphan blobs (see recover), which then runs beside the first
+	// requests: it lists every blob of every space, seconds for millions
+	// of them and longer for a remote store. Without it (maintenance
+	// commands, which want the store settled), New waits for the sweep.
+	SweepOrphansLater bool
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -61,6 +68,10 @@ type Service struct {
 	opener SpaceOpener
 	mu     sync.RWMutex
 	spaces map[int64]ShardStore
+	// swept is closed once the start-up sweep of orphan blobs is done;
+	// stopSweep cancels it (Close).
+	swept     chan struct{}
+	stopSweep context.CancelFunc
 	// storages are the user spaces' file trees, for import, export and sync.
 	storages map[int64]Storage
 	sync     *syncer
@@ -117,7 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.loadSpaces(ctx, def); err != nil {
 		return nil, err
 	}
-	if err := s.recover(ctx); err != nil {
+	if err := s.recover(ctx, cfg.SweepOrphansLater); err != nil {
 		return nil, err
 	}
 	workers := cfg.SyncWorkers
@@ -126,18 +137,31 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.sync = newSyncer(s, workers)
 	if err := s.sync.resume(ctx); err != nil {
+		if s.stopSweep != nil {
+			s.stopSweep()
+			<-s.swept
+		}
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close stops background work: sync tasks stop at a file boundary.
+// Close stops background work: sync tasks stop at a file boundary, the
+// start-up sweep of orphan blobs where it is.
 func (s *Service) Close() {
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.swept
+	}
 	if s.sync != nil {
 		s.sync.close()
 	}
 	s.md5.close()
 }
+
+// Swept is closed once the start-up sweep of orphan blobs is done (at once
+// unless Config.SweepOrphansLater).
+func (s *Service) Swept() <-chan struct{} { return s.swept }
 
 func (s *Service) now() time.Time { return s.nowFn().Round(time.Microsecond) }
 
@@ -156,37 +180,44 @@ func (s *Service) space(id int64) (ShardStore, error) {
 
 // recover runs before serving: nothing is in flight, so every temp file is
 // stale and every blob without a reference is an orphan of a crash between
-// placing the blob and committing its object.
-func (s *Service) recover(ctx context.Context) error {
+// placing the blob and committing its object. The temp files go at once;
+// with later, the orphans go in the background (removeOrphans is safe
+// beside writers), so that a large store does not hold up the start.
+func (s *Service) recover(ctx context.Context, later bool) error {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for id, st := range s.spaces {
+	spaces := maps.Clone(s.spaces)
+	s.mu.RUnlock()
+	for id, st := range spaces {
 		if n, err := st.SweepTemp(ctx, 0); err != nil {
 			return fmt.Errorf("gateway: sweep temp files of space %d: %w", id, err)
 		} else if n > 0 {
 			s.log.Info("removed stale temp files", "space", id, "count", n)
 		}
-		var orphans []string
-		err := s.cat.View(ctx, func(tx catalog.Tx) error {
-			return st.List(ctx, func(name string) error {
-				if tx.Get(tRef, refKey(id, name)) == nil {
-					orphans = append(orphans, name)
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return fmt.Errorf("gateway: reconcile space %d: %w", id, err)
-		}
-		for _, name := range orphans {
-			if err := st.Remove(ctx, name); err != nil {
-				return fmt.Errorf("gateway: remove orphan blob: %w", err)
+	}
+	s.swept = make(chan struct{})
+	sweep := func(ctx context.Context) error {
+		defer close(s.swept)
+		for id, st := range spaces {
+			n, err := s.removeOrphans(ctx, id, st)
+			if n > 0 {
+				s.log.Info("removed orphan blobs", "space", id, "count", n)
+			}
+			if err != nil {
+				return fmt.Errorf("gateway: reconcile space %d: %w", id, err)
 			}
 		}
-		if len(orphans) > 0 {
-			s.log.Info("removed orphan blobs", "space", id, "count", len(orphans))
-		}
+		return nil
 	}
+	if !later {
+		return sweep(ctx)
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSweep = cancel
+	go func() {
+		if err := sweep(bg); err != nil && bg.Err() == nil {
+			s.log.Warn("start-up sweep of orphan blobs", "err", err)
+		}
+	}()
 	return nil
 }
 

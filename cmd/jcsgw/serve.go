@@ -58,6 +58,7 @@ func serve(ctx context.Context, args []string) error {
 	srv, err := jcsgw.Open(ctx, jcsgw.Config{
 		DataDir: f.data, AccessKey: f.access, SecretKey: f.secret, BaseDomain: f.baseDomain, Logger: log,
 		LocalRoots: splitList(f.localRoots), GCInterval: *gcInterval, GCAge: *gcAge, Limits: limits,
+		SweepOrphansLater: true,
 	})
 	if err != nil {
 		return err
