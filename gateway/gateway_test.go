@@ -191,41 +191,57 @@ func TestCutOffUploadKeepsOldObject(t *testing.T) {
 	assert.Len(t, f.blobs(t), 1)
 }
 
+// The start-up recovery removes temp files before New returns and the
+// blobs nothing references (left by a crash) either before it too or, with
+// SweepOrphansLater, once Swept is closed; what objects reference stays.
 func TestRecoverySweepsTempAndOrphans(t *testing.T) {
-	dir := t.TempDir()
-	f := open(t, dir)
-	ctx := context.Background()
-	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
-	require.NoError(t, err)
-	kept := put(t, f, "bkt", "p/kept", []byte("kept"))
-	// A crash between placing a blob and committing its object leaves an
-	// orphan; one mid-write leaves a temp file.
-	w, err := f.store.Create(ctx)
-	require.NoError(t, err)
-	w.Write([]byte("orphan"))
-	orphan := FullHash(bytes.Repeat([]byte{7}, 32))
-	require.NoError(t, w.Commit(ctx, orphan))
-	tmp, err := f.store.Create(ctx)
-	require.NoError(t, err)
-	tmp.Write(bytes.Repeat([]byte("half"), 64<<10)) // large enough for a temp file
-	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
-	require.Len(t, ents, 1)
-	// A blob file cut short by a crash (as an older version wrote small
-	// blobs straight to their names), unreferenced.
-	partial := FullHash(bytes.Repeat([]byte{8}, 32))
-	pdir := filepath.Join(f.store.Root(), "blocks", partial[4:6])
-	require.NoError(t, os.MkdirAll(pdir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pdir, partial), []byte("par"), 0o644))
-	require.NoError(t, f.cat.Close())
+	for _, mode := range []struct {
+		name string
+		opts []func(*Config)
+	}{{"before New returns", nil}, {"later", []func(*Config){later}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := open(t, dir)
+			ctx := context.Background()
+			_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+			require.NoError(t, err)
+			kept := put(t, f, "bkt", "p/kept", []byte("kept"))
+			// A crash between placing a blob and committing its object
+			// leaves an orphan; one mid-write leaves a temp file.
+			orphans(t, f, 50)
+			tmp, err := f.store.Create(ctx)
+			require.NoError(t, err)
+			tmp.Write(bytes.Repeat([]byte("half"), 64<<10)) // large enough for a temp file
+			ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+			require.Len(t, ents, 1)
+			// A blob file cut short by a crash (as an older version wrote
+			// small blobs straight to their names), unreferenced.
+			partial := FullHash(bytes.Repeat([]byte{8}, 32))
+			pdir := filepath.Join(f.store.Root(), "blocks", partial[4:6])
+			require.NoError(t, os.MkdirAll(pdir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(pdir, partial), []byte("par"), 0o644))
+			f.svc.Close()
+			require.NoError(t, f.cat.Close())
 
-	f = open(t, dir)
-	defer f.cat.Close()
-	assert.Equal(t, []string{kept.FileHash}, f.blobs(t))
-	ents, _ = os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
-	assert.Empty(t, ents)
-	o, err := f.svc.ObjectByKey(ctx, "bkt", "p/kept")
-	require.NoError(t, err)
-	assert.Equal(t, []byte("kept"), read(t, f, o))
+			f = open(t, dir, mode.opts...)
+			defer f.cat.Close()
+			defer f.svc.Close()
+			ents, _ = os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
+			assert.Empty(t, ents, "temp files are swept before New returns")
+			if mode.opts == nil {
+				select {
+				case <-f.svc.Swept():
+				default:
+					t.Fatal("New returned before the orphans were swept")
+				}
+			}
+			waitSwept(t, f)
+			assert.Equal(t, []string{kept.FileHash}, f.blobs(t))
+			o, err := f.svc.ObjectByKey(ctx, "bkt", "p/kept")
+			require.NoError(t, err)
+			assert.Equal(t, []byte("kept"), read(t, f, o))
+		})
+	}
 }
 
 // refList is the S3 listing computed the obvious way, for comparison.

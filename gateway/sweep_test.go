@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -39,33 +36,18 @@ func waitSwept(t *testing.T, f *fixture) {
 	}
 }
 
-// With SweepOrphansLater, New returns with the temp files gone and the
-// orphans still there to be swept; once Swept is closed they are gone, and
-// what objects reference is intact.
-func TestSweepOrphansLater(t *testing.T) {
+// withOrphans makes a store holding n orphans and a bucket "bkt", and
+// opens it again with the sweep left for later.
+func withOrphans(t *testing.T, n int) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	f := open(t, dir)
-	ctx := context.Background()
-	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
+	_, err := f.svc.CreateS3Bucket(context.Background(), "bkt")
 	require.NoError(t, err)
-	kept := put(t, f, "bkt", "p/kept", []byte("kept"))
-	orphans(t, f, 50)
-	tmp, err := f.store.Create(ctx)
-	require.NoError(t, err)
-	tmp.Write(bytes.Repeat([]byte("half"), 64<<10)) // large enough for a temp file
+	orphans(t, f, n)
 	f.svc.Close()
 	require.NoError(t, f.cat.Close())
-
-	f = open(t, dir, later)
-	defer f.cat.Close()
-	defer f.svc.Close()
-	ents, _ := os.ReadDir(filepath.Join(f.store.Root(), "tmp"))
-	require.Empty(t, ents, "temp files are swept before New returns")
-	waitSwept(t, f)
-	require.Equal(t, []string{kept.FileHash}, f.blobs(t))
-	o, err := f.svc.ObjectByKey(ctx, "bkt", "p/kept")
-	require.NoError(t, err)
-	require.Equal(t, []byte("kept"), read(t, f, o))
+	return open(t, dir, later)
 }
 
 // The sweep runs beside writers: a writer that stores the content of an
@@ -73,16 +55,8 @@ func TestSweepOrphansLater(t *testing.T) {
 // keeps it, pinned until committed and referenced after, and every other
 // orphan goes.
 func TestSweepOrphansLaterSparesWrites(t *testing.T) {
-	dir := t.TempDir()
-	f := open(t, dir)
 	ctx := context.Background()
-	_, err := f.svc.CreateS3Bucket(ctx, "bkt")
-	require.NoError(t, err)
-	orphans(t, f, 3000)
-	f.svc.Close()
-	require.NoError(t, f.cat.Close())
-
-	f = open(t, dir, later)
+	f := withOrphans(t, 3000)
 	defer f.cat.Close()
 	defer f.svc.Close()
 	var wg sync.WaitGroup
@@ -110,13 +84,7 @@ func TestSweepOrphansLaterSparesWrites(t *testing.T) {
 // Close stops a sweep under way and waits for it, so that the catalog can
 // be closed after it.
 func TestCloseStopsTheSweep(t *testing.T) {
-	dir := t.TempDir()
-	f := open(t, dir)
-	orphans(t, f, 3000)
-	f.svc.Close()
-	require.NoError(t, f.cat.Close())
-
-	f = open(t, dir, later)
+	f := withOrphans(t, 3000)
 	f.svc.Close()
 	select {
 	case <-f.svc.Swept():
