@@ -28,8 +28,10 @@ type Local struct {
 	dirs dirSyncs
 	// packs hold the small blobs (see packs).
 	packs *packs
-	// spares keeps removed large blobs' files to write new ones over.
+	// spares keeps removed large blobs' files to write new ones over;
+	// reaper unlinks the others behind the requests that drop them.
 	spares *spares
+	reaper *reaper
 	// reading counts the open readers of each blob file: a file somebody
 	// reads is unlinked when removed, never recycled (its reader would see
 	// the new blob's bytes).
@@ -56,11 +58,15 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	sp, err := openSpares(filepath.Join(abs, "spare"))
+	rp, err := openReaper(filepath.Join(abs, "trash"))
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{root: abs, packs: p, spares: sp, reading: map[string]int{},
+	sp, err := openSpares(filepath.Join(abs, "spare"), rp)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{root: abs, packs: p, spares: sp, reaper: rp, reading: map[string]int{},
 		syncStep: syncStep, datasync: unix.Fdatasync}, nil
 }
 
@@ -360,7 +366,7 @@ func (w *localWriter) discard() {
 		w.waitSync() // it uses the descriptor
 		w.f.Close()
 		if !w.l.spares.keep(w.f.Name(), max(w.n, w.spareSize)) {
-			os.Remove(w.f.Name())
+			w.l.reaper.drop(w.f.Name())
 		}
 	}
 }
@@ -463,9 +469,9 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 		return nil
 	}
 	// Unread, the file may become a spare: the check and the move are one
-	// step under l.mu, which Open takes to count a reader in. A plain
-	// unlink needs no lock: a reader that opened the file first keeps its
-	// bytes.
+	// step under l.mu, which Open takes to count a reader in. Otherwise it
+	// goes to the reaper (or, small, is unlinked here), which needs no
+	// lock: a reader that opened the file first keeps its bytes.
 	l.mu.Lock()
 	kept := false
 	if l.reading[p] == 0 {
@@ -476,7 +482,7 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 	if kept {
 		return nil
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := l.reaper.drop(p); err != nil {
 		return fmt.Errorf("local store: remove blob: %w", err)
 	}
 	return nil

@@ -36,6 +36,8 @@ type spares struct {
 	maxAge   time.Duration
 	// roomy reports whether the file system can spare size more bytes.
 	roomy func(size int64) bool
+	// reaper unlinks the files that leave the pool unused.
+	reaper *reaper
 
 	mu    sync.Mutex
 	files []spareFile // oldest first
@@ -59,15 +61,22 @@ const (
 	spareMinFree = 10
 )
 
-// openSpares empties dir (creating it if needed) and returns its pool.
-func openSpares(dir string) (*spares, error) {
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
-	}
+// openSpares empties dir (creating it if needed), handing what it held to
+// the reaper, and returns its pool.
+func openSpares(dir string, r *reaper) (*spares, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &spares{dir: dir, maxFiles: spareMaxFiles, maxBytes: spareMaxBytes, maxAge: spareMaxAge}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if err := r.drop(filepath.Join(dir, e.Name())); err != nil {
+			return nil, err
+		}
+	}
+	s := &spares{dir: dir, reaper: r, maxFiles: spareMaxFiles, maxBytes: spareMaxBytes, maxAge: spareMaxAge}
 	s.roomy = s.statfsRoomy
 	return s, nil
 }
@@ -133,7 +142,9 @@ func (s *spares) expire() {
 	n := 0
 	for _, sp := range s.files {
 		if !sp.at.After(cutoff) {
-			os.Remove(sp.path)
+			// A rename, not the unlink, under s.mu: a writer may be
+			// waiting in take.
+			s.reaper.drop(sp.path)
 			s.bytes -= sp.size
 			n++
 		}
