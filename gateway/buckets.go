@@ -100,14 +100,15 @@ func (s *Service) ListBuckets(ctx context.Context) ([]Bucket, error) {
 }
 
 // DeleteBucket removes a bucket with all its packages, objects and uploads
-// (the JCS semantics).
+// (the JCS semantics), deleteChunk objects per transaction as
+// DeletePackage does; the last transaction takes the bucket.
 func (s *Service) DeleteBucket(ctx context.Context, id int64) error {
-	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+	return s.inChunks(ctx, func(tx catalog.Tx, r *refs) (bool, error) {
 		b, err := getBucket(tx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
-		return s.deleteBucketTx(tx, r, b)
+		return s.deleteBucketChunkTx(tx, r, b, deleteChunk)
 	})
 }
 
@@ -133,6 +134,14 @@ func (s *Service) DeleteBucketIfEmpty(ctx context.Context, name string) error {
 }
 
 func (s *Service) deleteBucketTx(tx catalog.Tx, r *refs, b bucketRec) error {
+	_, err := s.deleteBucketChunkTx(tx, r, b, -1)
+	return err
+}
+
+// deleteBucketChunkTx removes up to budget of b's objects and packages
+// (budget < 0: all of them) and, if that leaves none, b itself with its
+// uploads; it reports whether b is gone.
+func (s *Service) deleteBucketChunkTx(tx catalog.Tx, r *refs, b bucketRec, budget int) (bool, error) {
 	var pkgs []int64
 	prefix := u64(b.ID)
 	tx.Scan(tPkgName, prefix, func(k, v []byte) bool {
@@ -140,24 +149,35 @@ func (s *Service) deleteBucketTx(tx catalog.Tx, r *refs, b bucketRec) error {
 			return false
 		}
 		pkgs = append(pkgs, getU64(v))
-		return true
+		// Each package takes one of the budget at least.
+		return budget < 0 || len(pkgs) <= budget
 	})
 	for _, id := range pkgs {
+		if budget == 0 {
+			return false, nil
+		}
 		p, err := getPackage(tx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := s.deletePackageTx(tx, r, p); err != nil {
-			return err
+		n, more, err := s.removePackageObjectsTx(tx, r, p, budget)
+		if err != nil || more {
+			return false, err
+		}
+		if err := deletePackageRecordsTx(tx, p); err != nil {
+			return false, err
+		}
+		if budget > 0 {
+			budget = max(budget-n-1, 0)
 		}
 	}
 	if err := s.abortBucketUploadsTx(tx, r, b.ID); err != nil {
-		return err
+		return false, err
 	}
 	if err := tx.Delete(tBucketName, []byte(b.Name)); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Delete(tBucket, u64(b.ID))
+	return true, tx.Delete(tBucket, u64(b.ID))
 }
 
 func errJoin(a, b error) error {

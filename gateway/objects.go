@@ -525,8 +525,22 @@ func (s *Service) Move(ctx context.Context, moves []Moving) ([]int64, error) {
 	return moved, err
 }
 
-// DeleteObjects removes objects by ID; absent ones are ignored.
+// DeleteObjects removes objects by ID; absent ones are ignored. It commits
+// deleteChunk objects per transaction, as DeletePackage does: a failure
+// leaves the chunks before it deleted.
 func (s *Service) DeleteObjects(ctx context.Context, ids []int64) error {
+	for len(ids) > deleteChunk {
+		if err := s.deleteObjects(ctx, ids[:deleteChunk]); err != nil {
+			return err
+		}
+		ids = ids[deleteChunk:]
+	}
+	return s.deleteObjects(ctx, ids)
+}
+
+// deleteObjects is DeleteObjects for at most deleteChunk objects: one
+// transaction.
+func (s *Service) deleteObjects(ctx context.Context, ids []int64) error {
 	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
 		for _, id := range ids {
 			o, err := getObj(tx, id)

@@ -139,22 +139,67 @@ func (s *Service) ListPackages(ctx context.Context, bucketID int64) ([]Package, 
 	return out, err
 }
 
-// DeletePackage removes a package and its objects.
+// DeletePackage removes a package and its objects, deleteChunk objects
+// per transaction; the last one takes the package with its last objects,
+// so an object written meanwhile goes with them or finds no package. A
+// failure (or a cancelled ctx) between two leaves the package with the
+// objects not yet removed: deleting it again finishes the work.
 func (s *Service) DeletePackage(ctx context.Context, id int64) error {
-	return s.update(ctx, func(tx catalog.Tx, r *refs) error {
+	return s.inChunks(ctx, func(tx catalog.Tx, r *refs) (bool, error) {
 		p, err := getPackage(tx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
-		return s.deletePackageTx(tx, r, p)
+		_, more, err := s.removePackageObjectsTx(tx, r, p, deleteChunk)
+		if err != nil || more {
+			return false, err
+		}
+		return true, deletePackageRecordsTx(tx, p)
 	})
 }
 
+// deleteChunk is how many objects a transaction of a package's or a
+// bucket's deletion removes. All in one, deleting a package of 100,000
+// objects held every other write for 2.2 s and grew the server by 180 MiB
+// (the transaction's changes wait in memory until it commits); a thousand
+// hold the writer about 15 ms.
+const deleteChunk = 1000
+
+// inChunks runs step in transactions of its own, one after the other,
+// until it reports that it is done or fails.
+func (s *Service) inChunks(ctx context.Context, step func(tx catalog.Tx, r *refs) (done bool, err error)) error {
+	for {
+		var done bool
+		err := s.update(ctx, func(tx catalog.Tx, r *refs) error {
+			var err error
+			done, err = step(tx, r)
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
 func (s *Service) deletePackageTx(tx catalog.Tx, r *refs, p pkgRec) error {
+	if _, _, err := s.removePackageObjectsTx(tx, r, p, -1); err != nil {
+		return err
+	}
+	return deletePackageRecordsTx(tx, p)
+}
+
+// removePackageObjectsTx removes at most max of p's objects (max < 0: all
+// of them), and reports how many it removed and whether any is left.
+func (s *Service) removePackageObjectsTx(tx catalog.Tx, r *refs, p pkgRec, max int) (int, bool, error) {
 	var ids []int64
+	more := false
 	prefix := u64(p.ID)
 	tx.Scan(tPathIdx, prefix, func(k, v []byte) bool {
 		if !bytes.HasPrefix(k, prefix) {
+			return false
+		}
+		if len(ids) == max {
+			more = true
 			return false
 		}
 		ids = append(ids, getU64(v))
@@ -163,12 +208,17 @@ func (s *Service) deletePackageTx(tx catalog.Tx, r *refs, p pkgRec) error {
 	for _, id := range ids {
 		o, err := getObj(tx, id)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		if err := s.removeObjTx(tx, r, p, o); err != nil {
-			return err
+			return 0, false, err
 		}
 	}
+	return len(ids), more, nil
+}
+
+// deletePackageRecordsTx removes an empty package's own records.
+func deletePackageRecordsTx(tx catalog.Tx, p pkgRec) error {
 	if p.Name != "" {
 		if err := tx.Delete(tKeyIdx, markerKey(p.BucketID, p.Name)); err != nil {
 			return err

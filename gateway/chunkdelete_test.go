@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fillPackage commits n objects "prefix-i" (content the same as the path) into a
+// package, in upload forms of 500, and returns them.
+func fillPackage(t *testing.T, f *fixture, pkgID int64, prefix string, n int) []Object {
+	t.Helper()
+	ctx := context.Background()
+	var out []Object
+	for from := 0; from < n; from += 500 {
+		var files []StagedFile
+		for i := from; i < min(from+500, n); i++ {
+			path := fmt.Sprintf("%s-%05d", prefix, i)
+			st, err := f.svc.Stage(ctx, 0, bytes.NewReader([]byte(path)))
+			require.NoError(t, err)
+			files = append(files, StagedFile{Path: path, Body: st})
+		}
+		objs, err := f.svc.CommitUploads(ctx, pkgID, files)
+		require.NoError(t, err)
+		out = append(out, objs...)
+	}
+	return out
+}
+
+// transactions counts the catalog transactions fn makes durable.
+func transactions(f *fixture, fn func()) int64 {
+	before := f.cat.LogStats().Calls
+	fn()
+	return f.cat.LogStats().Calls - before
+}
+
+func requireGone(t *testing.T, f *fixture, objs []Object) {
+	t.Helper()
+	for _, o := range objs {
+		_, err := f.svc.Object(context.Background(), o.ID)
+		require.Equal(t, CodeNoSuchKey, CodeOf(err), "object %d (%s)", o.ID, o.Path)
+	}
+}
+
+// Deleting a package removes its objects a chunk per transaction, so that
+// other writers go between them; the last transaction takes the package.
+// Every object and blob of the package goes; another package's stay.
+func TestDeletePackageInChunks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "chunks")
+	require.NoError(t, err)
+	big, err := f.svc.CreatePackage(ctx, b.ID, "big")
+	require.NoError(t, err)
+	other, err := f.svc.CreatePackage(ctx, b.ID, "other")
+	require.NoError(t, err)
+	objs := fillPackage(t, f, big.ID, "b", 2*deleteChunk+5)
+	kept := fillPackage(t, f, other.ID, "o", 3)
+	require.Len(t, f.blobs(t), 2*deleteChunk+8)
+
+	n := transactions(f, func() { require.NoError(t, f.svc.DeletePackage(ctx, big.ID)) })
+	require.Equal(t, int64(3), n, "transactions for 2×%d+5 objects", deleteChunk)
+	_, err = f.svc.Package(ctx, big.ID)
+	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
+	requireGone(t, f, objs)
+	require.Len(t, f.blobs(t), 3)
+	for _, o := range kept {
+		require.Equal(t, []byte(o.Path), read(t, f, o))
+	}
+	_, err = f.svc.ObjectByKey(ctx, "chunks", "big/b-00000")
+	require.Equal(t, CodeNoSuchKey, CodeOf(err))
+
+	// Exactly a chunk: one transaction, which sees that none is left.
+	exact, err := f.svc.CreatePackage(ctx, b.ID, "exact")
+	require.NoError(t, err)
+	objs = fillPackage(t, f, exact.ID, "e", deleteChunk)
+	n = transactions(f, func() { require.NoError(t, f.svc.DeletePackage(ctx, exact.ID)) })
+	require.Equal(t, int64(1), n)
+	requireGone(t, f, objs)
+	_, err = f.svc.Package(ctx, exact.ID)
+	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
+
+	require.Equal(t, CodeNoSuchPackage, CodeOf(f.svc.DeletePackage(ctx, big.ID)))
+}
+
+// Deleting a bucket spends one budget of deleteChunk per transaction
+// across its packages (an empty one counts too) and takes the bucket with
+// the last of them.
+func TestDeleteBucketInChunks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "chunks")
+	require.NoError(t, err)
+	keep, err := f.svc.CreateBucket(ctx, "keep")
+	require.NoError(t, err)
+	var objs []Object
+	for i, n := range []int{deleteChunk + deleteChunk/2, 0, deleteChunk - deleteChunk/4} {
+		p, err := f.svc.CreatePackage(ctx, b.ID, fmt.Sprintf("p%d", i))
+		require.NoError(t, err)
+		objs = append(objs, fillPackage(t, f, p.ID, fmt.Sprintf("p%d", i), n)...)
+	}
+	kp, err := f.svc.CreatePackage(ctx, keep.ID, "k")
+	require.NoError(t, err)
+	kept := fillPackage(t, f, kp.ID, "k", 2)
+
+	// 2,250 objects and 3 packages: 1,000, then 500+1+498, then 252+1.
+	n := transactions(f, func() { require.NoError(t, f.svc.DeleteBucket(ctx, b.ID)) })
+	require.Equal(t, int64(3), n)
+	_, err = f.svc.Bucket(ctx, b.ID)
+	require.Equal(t, CodeNoSuchBucket, CodeOf(err))
+	requireGone(t, f, objs)
+	require.Len(t, f.blobs(t), 2)
+	for _, o := range kept {
+		require.Equal(t, []byte(o.Path), read(t, f, o))
+	}
+	// The name is free again.
+	_, err = f.svc.CreateBucket(ctx, "chunks")
+	require.NoError(t, err)
+}
+
+// Deleting objects by ID commits deleteChunk of them per transaction.
+func TestDeleteObjectsInChunks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "chunks")
+	require.NoError(t, err)
+	p, err := f.svc.CreatePackage(ctx, b.ID, "p")
+	require.NoError(t, err)
+	objs := fillPackage(t, f, p.ID, "x", 2*deleteChunk+2)
+	var ids []int64
+	for _, o := range objs[:2*deleteChunk+1] {
+		ids = append(ids, o.ID)
+	}
+	ids = append(ids, 1<<30) // absent: ignored
+	n := transactions(f, func() { require.NoError(t, f.svc.DeleteObjects(ctx, ids)) })
+	require.Equal(t, int64(3), n)
+	requireGone(t, f, objs[:2*deleteChunk+1])
+	last := objs[2*deleteChunk+1]
+	require.Equal(t, []byte(last.Path), read(t, f, last))
+	require.Len(t, f.blobs(t), 1)
+}
