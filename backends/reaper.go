@@ -19,7 +19,7 @@ import (
 // so a restart does not wait for them either.
 type reaper struct {
 	dir    string
-	prefix string // of this process's names: leftovers keep theirs
+	prefix string                  // of this process's names: leftovers keep theirs
 	unlink func(path string) error // os.Remove; tests hold it up
 
 	mu      sync.Mutex
