@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -141,4 +142,61 @@ func TestDeleteObjectsInChunks(t *testing.T) {
 	last := objs[2*deleteChunk+1]
 	require.Equal(t, []byte(last.Path), read(t, f, last))
 	require.Len(t, f.blobs(t), 1)
+}
+
+// EachPackageObject pages through a package: every object once, in path
+// order, across page boundaries; fn's error stops it; a missing package is
+// an error before any call; a package removed meanwhile ends the list.
+func TestEachPackageObjectPages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "pages")
+	require.NoError(t, err)
+	p, err := f.svc.CreatePackage(ctx, b.ID, "p")
+	require.NoError(t, err)
+	objs := fillPackage(t, f, p.ID, "o", 2*packagePage+3)
+	next, err := f.svc.CreatePackage(ctx, b.ID, "q") // sorts right after p's keys
+	require.NoError(t, err)
+	fillPackage(t, f, next.ID, "q", 2)
+
+	var got []string
+	require.NoError(t, f.svc.EachPackageObject(ctx, p.ID, func(o Object) error {
+		require.Equal(t, p.ID, o.PackageID)
+		got = append(got, o.Path)
+		return nil
+	}))
+	var want []string
+	for _, o := range objs {
+		want = append(want, o.Path)
+	}
+	require.Equal(t, want, got)
+	all, err := f.svc.PackageObjects(ctx, p.ID)
+	require.NoError(t, err)
+	require.Len(t, all, len(objs))
+
+	stop := errors.New("enough")
+	calls := 0
+	err = f.svc.EachPackageObject(ctx, p.ID, func(Object) error {
+		if calls++; calls == packagePage+1 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, packagePage+1, calls)
+
+	calls = 0
+	err = f.svc.EachPackageObject(ctx, 1<<30, func(Object) error { calls++; return nil })
+	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
+	require.Zero(t, calls)
+
+	// Removed after the first page: the list ends there, without error.
+	calls = 0
+	require.NoError(t, f.svc.EachPackageObject(ctx, p.ID, func(Object) error {
+		if calls++; calls == 1 {
+			require.NoError(t, f.svc.DeletePackage(ctx, p.ID))
+		}
+		return nil
+	}))
+	require.Equal(t, packagePage, calls)
 }

@@ -458,26 +458,70 @@ func (b *blocksReader) Close() error {
 // PackageObjects returns every object of a package in path order.
 func (s *Service) PackageObjects(ctx context.Context, pkgID int64) ([]Object, error) {
 	out := []Object{}
-	err := s.view(ctx, func(tx catalog.Tx) error {
-		p, err := getPackage(tx, pkgID)
+	err := s.EachPackageObject(ctx, pkgID, func(o Object) error {
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+// packagePage is how many objects EachPackageObject reads per transaction.
+const packagePage = 1000
+
+// EachPackageObject calls fn with every object of a package in path order,
+// reading a page of them per read transaction and calling fn between
+// transactions: a reply of any size is written as it is read, with neither
+// the whole list in memory nor a read transaction held open while the
+// client is slow. The package's absence is reported before any call of fn;
+// a package removed meanwhile ends the list, and objects written or removed
+// meanwhile may or may not be seen, as in any paged listing. fn's error
+// stops it and is returned.
+func (s *Service) EachPackageObject(ctx context.Context, pkgID int64, fn func(Object) error) error {
+	prefix := u64(pkgID)
+	from := prefix
+	page := make([]Object, 0, packagePage)
+	for first := true; ; first = false {
+		page = page[:0]
+		more := false
+		err := s.view(ctx, func(tx catalog.Tx) error {
+			p, err := getPackage(tx, pkgID)
+			if err != nil {
+				if !first && CodeOf(err) == CodeNoSuchPackage {
+					return nil
+				}
+				return err
+			}
+			tx.Scan(tPathIdx, from, func(k, v []byte) bool {
+				if !bytes.HasPrefix(k, prefix) {
+					return false
+				}
+				if len(page) == packagePage {
+					more = true
+					return false
+				}
+				var o objRec
+				if o, err = getObj(tx, getU64(v)); err != nil {
+					return false
+				}
+				page = append(page, o.public(p.Name))
+				return true
+			})
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		prefix := u64(pkgID)
-		tx.Scan(tPathIdx, prefix, func(k, v []byte) bool {
-			if !bytes.HasPrefix(k, prefix) {
-				return false
+		for _, o := range page {
+			if err := fn(o); err != nil {
+				return err
 			}
-			var o objRec
-			if o, err = getObj(tx, getU64(v)); err != nil {
-				return false
-			}
-			out = append(out, o.public(p.Name))
-			return true
-		})
-		return err
-	})
-	return out, err
+		}
+		if !more {
+			return nil
+		}
+		// The next page starts just after the last path.
+		from = append(pathKey(pkgID, page[len(page)-1].Path), 0)
+	}
 }
 
 // Move renames objects. A move whose object or package is missing, or whose

@@ -277,16 +277,12 @@ func capKeys(n int64, limit int) int {
 	return int(n)
 }
 
-func (a *api) getPackageObjects(ctx context.Context, c *call) (any, error) {
+func (a *api) getPackageObjects(ctx context.Context, c *call, add func(any) error) error {
 	pid, err := c.q.id("packageID")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	os, err := a.svc.PackageObjects(ctx, pid)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"objects": toObjects(os)}, nil
+	return a.svc.EachPackageObject(ctx, pid, func(o gateway.Object) error { return add(toObject(o)) })
 }
 
 func (a *api) move(ctx context.Context, c *call) (any, error) {

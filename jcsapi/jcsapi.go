@@ -108,7 +108,7 @@ func NewWithOptions(svc *gateway.Service, v *auth.Verifier, log *slog.Logger, op
 	r.Handle("/v1/object/download", a.downloadCall(a.download, false)).Methods(get...)
 	r.Handle("/v1/object/downloadByPath", a.downloadCall(a.downloadByPath, false)).Methods(get...)
 	r.Handle("/v1/object/listByPath", a.jsonCall(a.listByPath)).Methods(get...)
-	r.Handle("/v1/object/getPackageObjects", a.jsonCall(a.getPackageObjects)).Methods(get...)
+	r.Handle("/v1/object/getPackageObjects", a.listCall("objects", a.getPackageObjects)).Methods(get...)
 	r.Handle("/v1/object/move", a.jsonCall(a.move)).Methods(post...)
 	r.Handle("/v1/object/delete", a.jsonCall(a.deleteObjects)).Methods(post...)
 	r.Handle("/v1/object/clone", a.jsonCall(a.clone)).Methods(post...)
@@ -165,6 +165,41 @@ func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.
 		}
 		writeOK(w, data)
 	})
+}
+
+// listCall serves an endpoint whose data is one list of any length: fn
+// hands each element to add, which streams it out (see listReply). An error
+// before the first element is answered as usual; one after it can only cut
+// the reply short, which the client sees as a broken connection.
+func (a *api) listCall(field string, fn func(ctx context.Context, c *call, add func(any) error) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, hash, err := a.readBody(r)
+		if err == nil {
+			r, err = a.authenticate(r, hash)
+		}
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		c := &call{r: r, body: body, q: query{r.URL.Query()}}
+		a.serveList(w, r, field, func(add func(any) error) error { return fn(r.Context(), c, add) })
+	})
+}
+
+// serveList writes the list that each hands to add.
+func (a *api) serveList(w http.ResponseWriter, r *http.Request, field string, each func(add func(any) error) error) {
+	l := newListReply(w, field)
+	err := each(l.add)
+	if err == nil {
+		err = l.finish()
+	}
+	switch {
+	case err == nil:
+	case !l.begun:
+		a.writeErr(w, r, err)
+	default:
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // formCall serves a multipart-form endpoint: authenticated with an empty

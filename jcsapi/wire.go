@@ -242,3 +242,66 @@ func toObjects(os []gateway.Object) []objectJSON {
 	}
 	return out
 }
+
+// listReply writes {"code":"OK","message":"","data":{"<field>":[...]}}
+// (what writeOK writes for such data, byte for byte) an element at a time,
+// for lists of any length: at most listFlushAt bytes wait in memory. The
+// head goes out with the first element, or at finish for an empty list, so
+// an error found before either is still answered as an error reply.
+type listReply struct {
+	w     http.ResponseWriter
+	field string
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	begun bool
+}
+
+const listFlushAt = 64 << 10
+
+func newListReply(w http.ResponseWriter, field string) *listReply {
+	l := &listReply{w: w, field: field}
+	l.enc = json.NewEncoder(&l.buf)
+	l.enc.SetEscapeHTML(false)
+	return l
+}
+
+func (l *listReply) begin() {
+	l.begun = true
+	h := l.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	l.w.WriteHeader(http.StatusOK)
+	l.buf.WriteString(`{"code":"` + codeOK + `","message":"","data":{"` + l.field + `":[`)
+}
+
+// add writes one element.
+func (l *listReply) add(v any) error {
+	if !l.begun {
+		l.begin()
+	} else {
+		l.buf.WriteByte(',')
+	}
+	if err := l.enc.Encode(v); err != nil {
+		return err
+	}
+	l.buf.Truncate(l.buf.Len() - 1) // Encode's newline
+	if l.buf.Len() >= listFlushAt {
+		return l.flush()
+	}
+	return nil
+}
+
+func (l *listReply) flush() error {
+	_, err := l.w.Write(l.buf.Bytes())
+	l.buf.Reset()
+	return err
+}
+
+// finish ends the reply.
+func (l *listReply) finish() error {
+	if !l.begun {
+		l.begin()
+	}
+	l.buf.WriteString("]}}\n")
+	return l.flush()
+}
