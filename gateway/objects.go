@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -477,12 +476,11 @@ const packagePage = 1000
 // meanwhile may or may not be seen, as in any paged listing. fn's error
 // stops it and is returned.
 func (s *Service) EachPackageObject(ctx context.Context, pkgID int64, fn func(Object) error) error {
-	prefix := u64(pkgID)
-	from := prefix
-	page := make([]Object, 0, packagePage)
+	objs := make([]Object, 0, packagePage)
+	pg := page{max: packagePage}
 	for first := true; ; first = false {
-		page = page[:0]
-		more := false
+		objs = objs[:0]
+		pg.truncated = false
 		err := s.view(ctx, func(tx catalog.Tx) error {
 			p, err := getPackage(tx, pkgID)
 			if err != nil {
@@ -491,36 +489,27 @@ func (s *Service) EachPackageObject(ctx context.Context, pkgID int64, fn func(Ob
 				}
 				return err
 			}
-			tx.Scan(tPathIdx, from, func(k, v []byte) bool {
-				if !bytes.HasPrefix(k, prefix) {
-					return false
+			return walk(tx, tPathIdx, u64(pkgID), &pg, func(_ string, v []byte) (bool, error) {
+				o, err := getObj(tx, getU64(v))
+				if err != nil {
+					return false, err
 				}
-				if len(page) == packagePage {
-					more = true
-					return false
-				}
-				var o objRec
-				if o, err = getObj(tx, getU64(v)); err != nil {
-					return false
-				}
-				page = append(page, o.public(p.Name))
-				return true
+				objs = append(objs, o.public(p.Name))
+				return true, nil
 			})
-			return err
 		})
 		if err != nil {
 			return err
 		}
-		for _, o := range page {
+		for _, o := range objs {
 			if err := fn(o); err != nil {
 				return err
 			}
 		}
-		if !more {
+		if !pg.truncated || len(objs) == 0 {
 			return nil
 		}
-		// The next page starts just after the last path.
-		from = append(pathKey(pkgID, page[len(page)-1].Path), 0)
+		pg.after = objs[len(objs)-1].Path
 	}
 }
 

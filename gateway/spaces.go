@@ -540,39 +540,15 @@ func (s *Service) ExportPackage(ctx context.Context, spaceID, pkgID int64, rootP
 		return err
 	}
 	root := strings.Trim(path.Clean("/"+rootPath), "/")
-	after := ""
-	for {
-		var objs []Object
-		err := s.view(ctx, func(tx catalog.Tx) error {
-			p, err := getPackage(tx, pkgID)
-			if err != nil {
-				return err
-			}
-			return walk(tx, tPathIdx, u64(pkgID), &page{after: after, max: 256}, func(_ string, v []byte) (bool, error) {
-				o, err := getObj(tx, getU64(v))
-				if err != nil {
-					return false, err
-				}
-				objs = append(objs, o.public(p.Name))
-				return true, nil
-			})
-		})
-		if err != nil {
-			return err
-		}
-		if len(objs) == 0 {
+	return s.EachPackageObject(ctx, pkgID, func(o Object) error {
+		if o.Redundancy == RedundancyMultipart {
 			return nil
 		}
-		for _, o := range objs {
-			if o.Redundancy == RedundancyMultipart {
-				continue
-			}
-			if err := s.exportObject(ctx, st, root, o); err != nil {
-				return wrapErr(CodeOperationFailed, err, "export of %q failed: %s", o.Path, err)
-			}
+		if err := s.exportObject(ctx, st, root, o); err != nil {
+			return wrapErr(CodeOperationFailed, err, "export of %q failed: %s", o.Path, err)
 		}
-		after = objs[len(objs)-1].Path
-	}
+		return nil
+	})
 }
 
 func (s *Service) exportObject(ctx context.Context, st Storage, root string, o Object) error {
