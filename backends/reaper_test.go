@@ -23,6 +23,32 @@ func holdUnlinks(l *Local) (release chan struct{}, unlinked chan string) {
 	return release, unlinked
 }
 
+// openAndReadHead opens a blob and reads its first 1000 bytes.
+func openAndReadHead(t *testing.T, l *Local, name string) (io.ReadCloser, []byte) {
+	t.Helper()
+	r, err := l.Open(context.Background(), name, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 1000)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	return r, head
+}
+
+// readsTheRest fails t unless head and what r still reads are want.
+func readsTheRest(t *testing.T, r io.Reader, head, want []byte) {
+	t.Helper()
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(head, rest...); !bytes.Equal(got, want) {
+		t.Fatal("a reader of a removed blob did not get the blob's own bytes")
+	}
+}
+
 // returnsSoon fails t unless fn returns within a few seconds.
 func returnsSoon(t *testing.T, what string, fn func()) {
 	t.Helper()
@@ -43,14 +69,7 @@ func TestLocalRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 
 	big := genData(40, 3<<20)
 	name := putBlob(t, l, big)
-	r, err := l.Open(ctx, name, 0, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := make([]byte, 1000)
-	if _, err := io.ReadFull(r, head); err != nil {
-		t.Fatal(err)
-	}
+	r, head := openAndReadHead(t, l, name)
 	returnsSoon(t, "Remove", func() {
 		if err := l.Remove(ctx, name); err != nil {
 			t.Error(err)
@@ -80,14 +99,8 @@ func TestLocalRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 		t.Fatalf("trash still holds %q", got)
 	}
 	// A reader that opened the file first keeps its bytes.
-	rest, err := io.ReadAll(r)
+	readsTheRest(t, r, head, big)
 	r.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := append(head, rest...); !bytes.Equal(got, big) {
-		t.Fatal("the reader of a removed blob did not get the blob's own bytes")
-	}
 
 	// Below reapAt (but above smallBlob: a file, not a pack record), the
 	// unlink costs less than the move: done at once.

@@ -31,6 +31,17 @@ func fillPackage(t *testing.T, f *fixture, pkgID int64, prefix string, n int) []
 	return out
 }
 
+// bucketWithPackage creates a bucket and an explicit package in it.
+func bucketWithPackage(t *testing.T, f *fixture, bucket, pkg string) (Bucket, Package) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, bucket)
+	require.NoError(t, err)
+	p, err := f.svc.CreatePackage(ctx, b.ID, pkg)
+	require.NoError(t, err)
+	return b, p
+}
+
 // transactions counts the catalog transactions fn makes durable.
 func transactions(f *fixture, fn func()) int64 {
 	before := f.cat.LogStats().Calls
@@ -52,10 +63,7 @@ func requireGone(t *testing.T, f *fixture, objs []Object) {
 func TestDeletePackageInChunks(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	b, err := f.svc.CreateBucket(ctx, "chunks")
-	require.NoError(t, err)
-	big, err := f.svc.CreatePackage(ctx, b.ID, "big")
-	require.NoError(t, err)
+	b, big := bucketWithPackage(t, f, "chunks", "big")
 	other, err := f.svc.CreatePackage(ctx, b.ID, "other")
 	require.NoError(t, err)
 	objs := fillPackage(t, f, big.ID, "b", 2*deleteChunk+5)
@@ -126,10 +134,7 @@ func TestDeleteBucketInChunks(t *testing.T) {
 func TestDeleteObjectsInChunks(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	b, err := f.svc.CreateBucket(ctx, "chunks")
-	require.NoError(t, err)
-	p, err := f.svc.CreatePackage(ctx, b.ID, "p")
-	require.NoError(t, err)
+	_, p := bucketWithPackage(t, f, "chunks", "p")
 	objs := fillPackage(t, f, p.ID, "x", 2*deleteChunk+2)
 	var ids []int64
 	for _, o := range objs[:2*deleteChunk+1] {
@@ -150,10 +155,7 @@ func TestDeleteObjectsInChunks(t *testing.T) {
 func TestEachPackageObjectPages(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	b, err := f.svc.CreateBucket(ctx, "pages")
-	require.NoError(t, err)
-	p, err := f.svc.CreatePackage(ctx, b.ID, "p")
-	require.NoError(t, err)
+	b, p := bucketWithPackage(t, f, "pages", "p")
 	objs := fillPackage(t, f, p.ID, "o", 2*packagePage+3)
 	next, err := f.svc.CreatePackage(ctx, b.ID, "q") // sorts right after p's keys
 	require.NoError(t, err)

@@ -150,21 +150,31 @@ type call struct {
 // sees it.
 func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, hash, err := a.readBody(r)
-		if err == nil {
-			r, err = a.authenticate(r, hash)
-		}
-		if err != nil {
-			a.writeErr(w, r, err)
+		c := a.jsonArgs(w, r)
+		if c == nil {
 			return
 		}
-		data, err := fn(r.Context(), &call{r: r, body: body, q: query{r.URL.Query()}})
+		data, err := fn(c.r.Context(), c)
 		if err != nil {
-			a.writeErr(w, r, err)
+			a.writeErr(w, c.r, err)
 			return
 		}
 		writeOK(w, data)
 	})
+}
+
+// jsonArgs reads and authenticates the request of a jsonCall or listCall;
+// if that fails, it answers and returns nil.
+func (a *api) jsonArgs(w http.ResponseWriter, r *http.Request) *call {
+	body, hash, err := a.readBody(r)
+	if err == nil {
+		r, err = a.authenticate(r, hash)
+	}
+	if err != nil {
+		a.writeErr(w, r, err)
+		return nil
+	}
+	return &call{r: r, body: body, q: query{r.URL.Query()}}
 }
 
 // listCall serves an endpoint whose data is one list of any length: fn
@@ -173,16 +183,11 @@ func (a *api) jsonCall(fn func(ctx context.Context, c *call) (any, error)) http.
 // the reply short, which the client sees as a broken connection.
 func (a *api) listCall(field string, fn func(ctx context.Context, c *call, add func(any) error) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, hash, err := a.readBody(r)
-		if err == nil {
-			r, err = a.authenticate(r, hash)
-		}
-		if err != nil {
-			a.writeErr(w, r, err)
+		c := a.jsonArgs(w, r)
+		if c == nil {
 			return
 		}
-		c := &call{r: r, body: body, q: query{r.URL.Query()}}
-		a.serveList(w, r, field, func(add func(any) error) error { return fn(r.Context(), c, add) })
+		a.serveList(w, c.r, field, func(add func(any) error) error { return fn(c.r.Context(), c, add) })
 	})
 }
 
