@@ -49,12 +49,18 @@ func transactions(f *fixture, fn func()) int64 {
 	return f.cat.LogStats().Calls - before
 }
 
-func requireGone(t *testing.T, f *fixture, objs []Object) {
+// requireDeleted checks that the objects gone are, and that the objects
+// kept read back (their content is their path) and are all the blobs left.
+func requireDeleted(t *testing.T, f *fixture, gone, kept []Object) {
 	t.Helper()
-	for _, o := range objs {
+	for _, o := range gone {
 		_, err := f.svc.Object(context.Background(), o.ID)
 		require.Equal(t, CodeNoSuchKey, CodeOf(err), "object %d (%s)", o.ID, o.Path)
 	}
+	for _, o := range kept {
+		require.Equal(t, []byte(o.Path), read(t, f, o))
+	}
+	require.Len(t, f.blobs(t), len(kept))
 }
 
 // Deleting a package removes its objects a chunk per transaction, so that
@@ -74,11 +80,7 @@ func TestDeletePackageInChunks(t *testing.T) {
 	require.Equal(t, int64(3), n, "transactions for 2×%d+5 objects", deleteChunk)
 	_, err = f.svc.Package(ctx, big.ID)
 	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
-	requireGone(t, f, objs)
-	require.Len(t, f.blobs(t), 3)
-	for _, o := range kept {
-		require.Equal(t, []byte(o.Path), read(t, f, o))
-	}
+	requireDeleted(t, f, objs, kept)
 	_, err = f.svc.ObjectByKey(ctx, "chunks", "big/b-00000")
 	require.Equal(t, CodeNoSuchKey, CodeOf(err))
 
@@ -88,7 +90,7 @@ func TestDeletePackageInChunks(t *testing.T) {
 	objs = fillPackage(t, f, exact.ID, "e", deleteChunk)
 	n = transactions(f, func() { require.NoError(t, f.svc.DeletePackage(ctx, exact.ID)) })
 	require.Equal(t, int64(1), n)
-	requireGone(t, f, objs)
+	requireDeleted(t, f, objs, kept)
 	_, err = f.svc.Package(ctx, exact.ID)
 	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
 
@@ -120,11 +122,7 @@ func TestDeleteBucketInChunks(t *testing.T) {
 	require.Equal(t, int64(3), n)
 	_, err = f.svc.Bucket(ctx, b.ID)
 	require.Equal(t, CodeNoSuchBucket, CodeOf(err))
-	requireGone(t, f, objs)
-	require.Len(t, f.blobs(t), 2)
-	for _, o := range kept {
-		require.Equal(t, []byte(o.Path), read(t, f, o))
-	}
+	requireDeleted(t, f, objs, kept)
 	// The name is free again.
 	_, err = f.svc.CreateBucket(ctx, "chunks")
 	require.NoError(t, err)
@@ -143,10 +141,7 @@ func TestDeleteObjectsInChunks(t *testing.T) {
 	ids = append(ids, 1<<30) // absent: ignored
 	n := transactions(f, func() { require.NoError(t, f.svc.DeleteObjects(ctx, ids)) })
 	require.Equal(t, int64(3), n)
-	requireGone(t, f, objs[:2*deleteChunk+1])
-	last := objs[2*deleteChunk+1]
-	require.Equal(t, []byte(last.Path), read(t, f, last))
-	require.Len(t, f.blobs(t), 1)
+	requireDeleted(t, f, objs[:2*deleteChunk+1], objs[2*deleteChunk+1:])
 }
 
 // EachPackageObject pages through a package: every object once, in path
