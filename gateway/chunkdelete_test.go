@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -192,6 +194,69 @@ func TestEachPackageObjectPages(t *testing.T) {
 	require.NoError(t, f.svc.EachPackageObject(ctx, p.ID, func(Object) error {
 		if calls++; calls == 1 {
 			require.NoError(t, f.svc.DeletePackage(ctx, p.ID))
+		}
+		return nil
+	}))
+	require.Equal(t, packagePage, calls)
+}
+
+// EachPackage pages through a bucket's packages as EachPackageObject does
+// through a package's objects.
+func TestEachPackagePages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, err := f.svc.CreateBucket(ctx, "pages")
+	require.NoError(t, err)
+	other, err := f.svc.CreateBucket(ctx, "pages2") // its keys sort right after b's
+	require.NoError(t, err)
+	_, err = f.svc.CreatePackage(ctx, other.ID, "x")
+	require.NoError(t, err)
+	n := 2*packagePage + 3
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("p%05d", i))
+	}
+	var wg sync.WaitGroup
+	for w := range 16 { // one group commit for many
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				_, err := f.svc.CreatePackage(ctx, b.ID, want[i])
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	var got []string
+	require.NoError(t, f.svc.EachPackage(ctx, b.ID, func(p Package) error {
+		require.Equal(t, b.ID, p.BucketID)
+		got = append(got, p.Name)
+		return nil
+	}))
+	require.Equal(t, want, got)
+
+	stop := errors.New("enough")
+	calls := 0
+	err = f.svc.EachPackage(ctx, b.ID, func(Package) error {
+		if calls++; calls == packagePage+1 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, packagePage+1, calls)
+
+	calls = 0
+	err = f.svc.EachPackage(ctx, 1<<30, func(Package) error { calls++; return nil })
+	require.Equal(t, CodeNoSuchBucket, CodeOf(err))
+	require.Zero(t, calls)
+
+	calls = 0
+	require.NoError(t, f.svc.EachPackage(ctx, b.ID, func(Package) error {
+		if calls++; calls == 1 {
+			require.NoError(t, f.svc.DeleteBucket(ctx, b.ID))
 		}
 		return nil
 	}))

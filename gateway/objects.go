@@ -464,7 +464,8 @@ func (s *Service) PackageObjects(ctx context.Context, pkgID int64) ([]Object, er
 	return out, err
 }
 
-// packagePage is how many objects EachPackageObject reads per transaction.
+// packagePage is how many items EachPackageObject and EachPackage read per
+// transaction.
 const packagePage = 1000
 
 // EachPackageObject calls fn with every object of a package in path order,
@@ -476,40 +477,59 @@ const packagePage = 1000
 // meanwhile may or may not be seen, as in any paged listing. fn's error
 // stops it and is returned.
 func (s *Service) EachPackageObject(ctx context.Context, pkgID int64, fn func(Object) error) error {
-	objs := make([]Object, 0, packagePage)
-	pg := page{max: packagePage}
-	for first := true; ; first = false {
-		objs = objs[:0]
-		pg.truncated = false
-		err := s.view(ctx, func(tx catalog.Tx) error {
-			p, err := getPackage(tx, pkgID)
+	return eachInPages(ctx, s, CodeNoSuchPackage, func(tx catalog.Tx, after *Object, out []Object) ([]Object, bool, error) {
+		p, err := getPackage(tx, pkgID)
+		if err != nil {
+			return out, false, err
+		}
+		pg := page{max: packagePage}
+		if after != nil {
+			pg.after = after.Path
+		}
+		err = walk(tx, tPathIdx, u64(pkgID), &pg, func(_ string, v []byte) (bool, error) {
+			o, err := getObj(tx, getU64(v))
 			if err != nil {
-				if !first && CodeOf(err) == CodeNoSuchPackage {
-					return nil
-				}
-				return err
+				return false, err
 			}
-			return walk(tx, tPathIdx, u64(pkgID), &pg, func(_ string, v []byte) (bool, error) {
-				o, err := getObj(tx, getU64(v))
-				if err != nil {
-					return false, err
-				}
-				objs = append(objs, o.public(p.Name))
-				return true, nil
-			})
+			out = append(out, o.public(p.Name))
+			return true, nil
+		})
+		return out, pg.truncated, err
+	}, fn)
+}
+
+// eachInPages calls fn with every item of a list that read returns a page
+// at a time, each page in a read transaction of its own (read appends up to
+// packagePage items after the item after, nil for the first page, to out,
+// and says whether more follow), fn between transactions. An error of the
+// first page is returned; a later page's error of code gone (the list's
+// owner removed meanwhile) ends the list.
+func eachInPages[T any](ctx context.Context, s *Service, gone Code, read func(tx catalog.Tx, after *T, out []T) ([]T, bool, error), fn func(T) error) error {
+	items := make([]T, 0, packagePage)
+	var after *T
+	for first := true; ; first = false {
+		var more bool
+		err := s.view(ctx, func(tx catalog.Tx) error {
+			var err error
+			items, more, err = read(tx, after, items[:0])
+			if err != nil && !first && CodeOf(err) == gone {
+				items, more, err = items[:0], false, nil
+			}
+			return err
 		})
 		if err != nil {
 			return err
 		}
-		for _, o := range objs {
-			if err := fn(o); err != nil {
+		for _, it := range items {
+			if err := fn(it); err != nil {
 				return err
 			}
 		}
-		if !pg.truncated || len(objs) == 0 {
+		if !more || len(items) == 0 {
 			return nil
 		}
-		pg.after = objs[len(objs)-1].Path
+		last := items[len(items)-1]
+		after = &last
 	}
 }
 

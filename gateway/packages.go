@@ -114,17 +114,26 @@ func (s *Service) PackageByName(ctx context.Context, bucketName, name string) (P
 	return p.public(), err
 }
 
-// ListPackages returns a bucket's packages in name order.
-func (s *Service) ListPackages(ctx context.Context, bucketID int64) ([]Package, error) {
-	out := []Package{}
-	err := s.view(ctx, func(tx catalog.Tx) error {
+// EachPackage calls fn with every package of a bucket in name order, a page
+// of them per read transaction, as EachPackageObject does with objects.
+func (s *Service) EachPackage(ctx context.Context, bucketID int64, fn func(Package) error) error {
+	prefix := u64(bucketID)
+	return eachInPages(ctx, s, CodeNoSuchBucket, func(tx catalog.Tx, after *Package, out []Package) ([]Package, bool, error) {
 		if _, err := getBucket(tx, bucketID); err != nil {
-			return err
+			return out, false, err
 		}
-		prefix := u64(bucketID)
+		from := prefix
+		if after != nil {
+			from = append(pkgNameKey(bucketID, after.Name), 0)
+		}
+		more := false
 		var err error
-		tx.Scan(tPkgName, prefix, func(k, v []byte) bool {
+		tx.Scan(tPkgName, from, func(k, v []byte) bool {
 			if !bytes.HasPrefix(k, prefix) {
+				return false
+			}
+			if len(out) == packagePage {
+				more = true
 				return false
 			}
 			var p pkgRec
@@ -134,9 +143,8 @@ func (s *Service) ListPackages(ctx context.Context, bucketID int64) ([]Package, 
 			out = append(out, p.public())
 			return true
 		})
-		return err
-	})
-	return out, err
+		return out, more, err
+	}, fn)
 }
 
 // DeletePackage removes a package and its objects, deleteChunk objects

@@ -105,20 +105,12 @@ func (a *api) getPackageByFullName(ctx context.Context, c *call) (any, error) {
 	return map[string]any{"package": toPackage(p)}, nil
 }
 
-func (a *api) listBucketPackages(ctx context.Context, c *call) (any, error) {
+func (a *api) listBucketPackages(ctx context.Context, c *call, add func(any) error) error {
 	bid, err := c.q.id("bucketID")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ps, err := a.svc.ListPackages(ctx, bid)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]packageJSON, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, toPackage(p))
-	}
-	return map[string]any{"packages": out}, nil
+	return a.svc.EachPackage(ctx, bid, func(p gateway.Package) error { return add(toPackage(p)) })
 }
 
 func (a *api) deletePackage(ctx context.Context, c *call) (any, error) {

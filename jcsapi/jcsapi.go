@@ -101,7 +101,7 @@ func NewWithOptions(svc *gateway.Service, v *auth.Verifier, log *slog.Logger, op
 
 	r.Handle("/v1/package/create", a.jsonCall(a.createPackage)).Methods(post...)
 	r.Handle("/v1/package/getByFullName", a.jsonCall(a.getPackageByFullName)).Methods(get...)
-	r.Handle("/v1/package/listBucketPackages", a.jsonCall(a.listBucketPackages)).Methods(get...)
+	r.Handle("/v1/package/listBucketPackages", a.listCall("packages", a.listBucketPackages)).Methods(get...)
 	r.Handle("/v1/package/delete", a.jsonCall(a.deletePackage)).Methods(post...)
 
 	r.Handle("/v1/object/upload", a.formCall(a.upload)).Methods(post...)
