@@ -173,9 +173,18 @@ func TestEachPackageObjectPages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, len(objs))
 
+	requirePagedEach(t, func(id int64, fn func(Object) error) error { return f.svc.EachPackageObject(ctx, id, fn) },
+		p.ID, CodeNoSuchPackage, func() error { return f.svc.DeletePackage(ctx, p.ID) })
+}
+
+// requirePagedEach checks an Each… method beyond the list it gives: fn's
+// error stops it at once, a missing owner is an error before any call, and
+// an owner removed after the first page ends the list there, without error.
+func requirePagedEach[T any](t *testing.T, each func(id int64, fn func(T) error) error, id int64, missing Code, remove func() error) {
+	t.Helper()
 	stop := errors.New("enough")
 	calls := 0
-	err = f.svc.EachPackageObject(ctx, p.ID, func(Object) error {
+	err := each(id, func(T) error {
 		if calls++; calls == packagePage+1 {
 			return stop
 		}
@@ -185,15 +194,14 @@ func TestEachPackageObjectPages(t *testing.T) {
 	require.Equal(t, packagePage+1, calls)
 
 	calls = 0
-	err = f.svc.EachPackageObject(ctx, 1<<30, func(Object) error { calls++; return nil })
-	require.Equal(t, CodeNoSuchPackage, CodeOf(err))
+	err = each(1<<30, func(T) error { calls++; return nil })
+	require.Equal(t, missing, CodeOf(err))
 	require.Zero(t, calls)
 
-	// Removed after the first page: the list ends there, without error.
 	calls = 0
-	require.NoError(t, f.svc.EachPackageObject(ctx, p.ID, func(Object) error {
+	require.NoError(t, each(id, func(T) error {
 		if calls++; calls == 1 {
-			require.NoError(t, f.svc.DeletePackage(ctx, p.ID))
+			require.NoError(t, remove())
 		}
 		return nil
 	}))
@@ -237,28 +245,6 @@ func TestEachPackagePages(t *testing.T) {
 	}))
 	require.Equal(t, want, got)
 
-	stop := errors.New("enough")
-	calls := 0
-	err = f.svc.EachPackage(ctx, b.ID, func(Package) error {
-		if calls++; calls == packagePage+1 {
-			return stop
-		}
-		return nil
-	})
-	require.ErrorIs(t, err, stop)
-	require.Equal(t, packagePage+1, calls)
-
-	calls = 0
-	err = f.svc.EachPackage(ctx, 1<<30, func(Package) error { calls++; return nil })
-	require.Equal(t, CodeNoSuchBucket, CodeOf(err))
-	require.Zero(t, calls)
-
-	calls = 0
-	require.NoError(t, f.svc.EachPackage(ctx, b.ID, func(Package) error {
-		if calls++; calls == 1 {
-			require.NoError(t, f.svc.DeleteBucket(ctx, b.ID))
-		}
-		return nil
-	}))
-	require.Equal(t, packagePage, calls)
+	requirePagedEach(t, func(id int64, fn func(Package) error) error { return f.svc.EachPackage(ctx, id, fn) },
+		b.ID, CodeNoSuchBucket, func() error { return f.svc.DeleteBucket(ctx, b.ID) })
 }
