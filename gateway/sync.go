@@ -381,7 +381,12 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 		}
 		dests[i] = dest{st, strings.Trim(path.Clean("/"+t.DestPathes[i]), "/"), !objectStore(st)}
 	}
-	seen := map[string]bool{}
+	// The paths copied, kept only to find the extraneous ones: a map entry
+	// per file of the source would otherwise be held for nothing.
+	var seen map[string]bool
+	if t.Options.DeleteExtraneous {
+		seen = map[string]bool{}
+	}
 	err = src.Walk(ctx, root, func(e backends.Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err // stop at a file boundary
@@ -409,7 +414,9 @@ func (s *Service) syncOnce(ctx context.Context, t *SyncTask, rs *runStats) error
 			rs.filtered++
 			return nil
 		}
-		seen[rel] = true
+		if seen != nil {
+			seen[rel] = true
+		}
 		for _, d := range dests {
 			dst := path.Join(d.root, rel)
 			if t.Mode.Type == "Diff" {
