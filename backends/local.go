@@ -490,13 +490,15 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 
 // List calls fn with the name of every blob in the store.
 func (l *Local) List(ctx context.Context, fn func(name string) error) error {
-	packed := map[string]bool{}
 	for _, name := range l.packs.names() {
-		packed[name] = true
 		if err := fn(name); err != nil {
 			return err
 		}
 	}
+	// A file of a name also packed (a store written before packs) was
+	// listed with the packs; the index is asked, rather than a set of all
+	// packed names made for the walk (with a million small blobs, a map of
+	// a million entries at every start and collection).
 	return filepath.WalkDir(filepath.Join(l.root, "blocks"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -504,7 +506,10 @@ func (l *Local) List(ctx context.Context, fn func(name string) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || packed[d.Name()] {
+		if d.IsDir() {
+			return nil
+		}
+		if _, _, _, packed := l.packs.lookup(d.Name()); packed {
 			return nil
 		}
 		return fn(d.Name())

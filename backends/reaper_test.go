@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -191,5 +192,36 @@ func TestLocalOpenReapsWhatTheLastRunLeft(t *testing.T) {
 	l.reaper.wait()
 	if got := diskFilesUnder(t, filepath.Join(dir, "trash")); len(got) != 0 {
 		t.Fatalf("trash still holds %q", got)
+	}
+}
+
+// A store written before packs may hold a small blob as a file; if its name
+// is packed too, List names it once.
+func TestLocalListsAPackedNameOnce(t *testing.T) {
+	dir := t.TempDir()
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := putBlob(t, l, genData(60, 1000))
+	fileOnly := blobName(genData(61, 1000))
+	for _, name := range []string{packed, fileOnly} {
+		p, err := l.blobPath(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := listNames(t, l)
+	want := []string{packed, fileOnly}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("List named %q, want %q once each", got, want)
 	}
 }
