@@ -267,6 +267,10 @@ func (s *Service) Stage(ctx context.Context, spaceID int64, body io.Reader) (*St
 	if err != nil {
 		return nil, err
 	}
+	// It waits for the files after it: only its own bytes stay in memory.
+	if t, ok := st.w.(interface{ Trim() }); ok {
+		t.Trim()
+	}
 	return &Staged{st}, nil
 }
 
