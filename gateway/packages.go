@@ -117,33 +117,23 @@ func (s *Service) PackageByName(ctx context.Context, bucketName, name string) (P
 // EachPackage calls fn with every package of a bucket in name order, a page
 // of them per read transaction, as EachPackageObject does with objects.
 func (s *Service) EachPackage(ctx context.Context, bucketID int64, fn func(Package) error) error {
-	prefix := u64(bucketID)
 	return eachInPages(ctx, s, CodeNoSuchBucket, func(tx catalog.Tx, after *Package, out []Package) ([]Package, bool, error) {
 		if _, err := getBucket(tx, bucketID); err != nil {
 			return out, false, err
 		}
-		from := prefix
+		pg := page{max: packagePage}
 		if after != nil {
-			from = append(pkgNameKey(bucketID, after.Name), 0)
+			pg.after = after.Name
 		}
-		more := false
-		var err error
-		tx.Scan(tPkgName, from, func(k, v []byte) bool {
-			if !bytes.HasPrefix(k, prefix) {
-				return false
-			}
-			if len(out) == packagePage {
-				more = true
-				return false
-			}
-			var p pkgRec
-			if p, err = getPackage(tx, getU64(v)); err != nil {
-				return false
+		err := walk(tx, tPkgName, u64(bucketID), &pg, func(_ string, v []byte) (bool, error) {
+			p, err := getPackage(tx, getU64(v))
+			if err != nil {
+				return false, err
 			}
 			out = append(out, p.public())
-			return true
+			return true, nil
 		})
-		return out, more, err
+		return out, pg.truncated, err
 	}, fn)
 }
 

@@ -137,10 +137,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.sync = newSyncer(s, workers)
 	if err := s.sync.resume(ctx); err != nil {
-		if s.stopSweep != nil {
-			s.stopSweep()
-			<-s.swept
-		}
+		s.stopSweeping()
 		return nil, err
 	}
 	return s, nil
@@ -149,14 +146,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Close stops background work: sync tasks stop at a file boundary, the
 // start-up sweep of orphan blobs where it is.
 func (s *Service) Close() {
-	if s.stopSweep != nil {
-		s.stopSweep()
-		<-s.swept
-	}
+	s.stopSweeping()
 	if s.sync != nil {
 		s.sync.close()
 	}
 	s.md5.close()
+}
+
+// stopSweeping cancels the start-up sweep running in the background, if
+// any, and waits for it.
+func (s *Service) stopSweeping() {
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.swept
+	}
 }
 
 // Swept is closed once the start-up sweep of orphan blobs is done (at once
