@@ -58,7 +58,7 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	rp, err := openReaper(filepath.Join(abs, "trash"))
+	rp, err := openReaper(osFS{}, filepath.Join(abs, "trash"))
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}

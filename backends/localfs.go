@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,9 @@ import (
 type LocalFS struct {
 	root *os.Root
 	dir  string
+
+	mu      sync.Mutex
+	reapers map[string]*reaper // by trash directory (RemoveLater)
 }
 
 var (
@@ -371,6 +375,57 @@ func (l *LocalFS) Remove(ctx context.Context, p string) error {
 		return l.fsErr("remove", c, err)
 	}
 	return nil
+}
+
+// RemoveLater removes the file at p as Remove does, but a large one is
+// only moved into the directory trash (made if needed, on the same file
+// system) and unlinked there by a goroutine: an unlink frees blocks and
+// drops cached pages in proportion to the file's size (a third of a second
+// for 1 GiB on this project's VM), which the caller need not wait for.
+// Should trash be unusable, the file is removed at once.
+func (l *LocalFS) RemoveLater(ctx context.Context, p, trash string) error {
+	c, err := cleanFilePath(p)
+	if err != nil {
+		return err
+	}
+	r, err := l.reaperFor(trash)
+	if err != nil {
+		return l.Remove(ctx, p)
+	}
+	if err := r.drop(osName(c)); err != nil {
+		return l.fsErr("remove", c, err)
+	}
+	return nil
+}
+
+// Reap starts unlinking what the directory trash holds: files that
+// RemoveLater moved there before a crash or a stop.
+func (l *LocalFS) Reap(trash string) error {
+	_, err := l.reaperFor(trash)
+	return err
+}
+
+// reaperFor returns the reaper of the directory trash, opening it (and
+// handing it the files already there) the first time.
+func (l *LocalFS) reaperFor(trash string) (*reaper, error) {
+	t, err := cleanFilePath(trash)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.reapers[t]; r != nil {
+		return r, nil
+	}
+	r, err := openReaper(rootFS{l.root}, osName(t))
+	if err != nil {
+		return nil, l.fsErr("open trash", t, err)
+	}
+	if l.reapers == nil {
+		l.reapers = map[string]*reaper{}
+	}
+	l.reapers[t] = r
+	return r, nil
 }
 
 // MkdirAll makes the directory p and its parents.

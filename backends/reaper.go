@@ -1,6 +1,7 @@
 package backends
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,9 +19,10 @@ import (
 // leftovers (a crash, a stop) go the same way when the store opens again,
 // so a restart does not wait for them either.
 type reaper struct {
+	fsys   reapFS
 	dir    string
 	prefix string                  // of this process's names: leftovers keep theirs
-	unlink func(path string) error // os.Remove; tests hold it up
+	unlink func(path string) error // fsys.Remove; tests hold it up
 
 	mu      sync.Mutex
 	queue   []string
@@ -33,13 +35,43 @@ type reaper struct {
 // it an unlink costs less than the rename and the later unlink together.
 const reapAt = 1 << 20
 
-// openReaper creates dir if needed and starts unlinking what it holds.
-func openReaper(dir string) (*reaper, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// reapFS is the file system a reaper works in: the operating system's for
+// the default store (absolute paths), an os.Root's for a LocalFS user space
+// (paths relative to the root, which no symbolic link may leave).
+type reapFS interface {
+	Rename(oldpath, newpath string) error
+	Remove(name string) error
+	Lstat(name string) (fs.FileInfo, error)
+	MkdirAll(dir string, perm fs.FileMode) error
+	ReadDir(dir string) ([]fs.DirEntry, error)
+}
+
+type osFS struct{}
+
+func (osFS) Rename(oldpath, newpath string) error        { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(name string) error                    { return os.Remove(name) }
+func (osFS) Lstat(name string) (fs.FileInfo, error)      { return os.Lstat(name) }
+func (osFS) MkdirAll(dir string, perm fs.FileMode) error { return os.MkdirAll(dir, perm) }
+func (osFS) ReadDir(dir string) ([]fs.DirEntry, error)   { return os.ReadDir(dir) }
+
+type rootFS struct{ r *os.Root }
+
+func (f rootFS) Rename(oldpath, newpath string) error        { return f.r.Rename(oldpath, newpath) }
+func (f rootFS) Remove(name string) error                    { return f.r.Remove(name) }
+func (f rootFS) Lstat(name string) (fs.FileInfo, error)      { return f.r.Lstat(name) }
+func (f rootFS) MkdirAll(dir string, perm fs.FileMode) error { return f.r.MkdirAll(dir, perm) }
+func (f rootFS) ReadDir(dir string) ([]fs.DirEntry, error) {
+	return fs.ReadDir(f.r.FS(), filepath.ToSlash(dir))
+}
+
+// openReaper creates dir in fsys if needed and starts unlinking what it
+// holds.
+func openReaper(fsys reapFS, dir string) (*reaper, error) {
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &reaper{dir: dir, prefix: "gone-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-", unlink: os.Remove}
-	ents, err := os.ReadDir(dir)
+	r := &reaper{fsys: fsys, dir: dir, prefix: "gone-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-", unlink: fsys.Remove}
+	ents, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +92,7 @@ func (r *reaper) discard(path string) bool {
 	defer r.mu.Unlock()
 	r.seq++
 	dst := filepath.Join(r.dir, r.prefix+strconv.FormatUint(r.seq, 10))
-	if os.Rename(path, dst) != nil {
+	if r.fsys.Rename(path, dst) != nil {
 		return false
 	}
 	r.queue = append(r.queue, dst)
@@ -71,10 +103,10 @@ func (r *reaper) discard(path string) bool {
 // drop removes the file at path now if it is small, else through the
 // reaper; a file that is already gone is not an error.
 func (r *reaper) drop(path string) error {
-	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() >= reapAt && r.discard(path) {
+	if st, err := r.fsys.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() >= reapAt && r.discard(path) {
 		return nil
 	}
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+	if err := r.fsys.Remove(path); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil

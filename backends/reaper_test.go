@@ -3,7 +3,9 @@ package backends
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -223,5 +225,144 @@ func TestLocalListsAPackedNameOnce(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("List named %q, want %q once each", got, want)
+	}
+}
+
+// newReapingShards is a shard store over a LocalFS rooted at a temp dir,
+// with its working dir and trash directory on disk.
+func newReapingShards(t *testing.T) (s *Shards, l *LocalFS, wd, trash string) {
+	t.Helper()
+	dir := t.TempDir()
+	l, err := NewLocalFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	s = NewShards(l, "spaces/ws")
+	wd = filepath.Join(dir, "spaces", "ws")
+	return s, l, wd, filepath.Join(wd, "trash")
+}
+
+// holdFSUnlinks is holdUnlinks for the reaper of a LocalFS's trash.
+func holdFSUnlinks(t *testing.T, l *LocalFS, trash string) (r *reaper, release chan struct{}, unlinked chan string) {
+	t.Helper()
+	r, err := l.reaperFor(trash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, unlinked = make(chan struct{}), make(chan string, 16)
+	r.unlink = func(p string) error {
+		<-release
+		err := l.root.Remove(p)
+		unlinked <- filepath.Base(p)
+		return err
+	}
+	return r, release, unlinked
+}
+
+func TestShardsLocalFSRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
+	ctx := context.Background()
+	s, l, wd, trash := newReapingShards(t)
+	r, release, unlinked := holdFSUnlinks(t, l, "spaces/ws/trash")
+
+	big := genData(50, 3<<20)
+	name := putBlob(t, s, big)
+	rc, err := s.Open(ctx, name, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 1000)
+	if _, err := io.ReadFull(rc, head); err != nil {
+		t.Fatal(err)
+	}
+	returnsSoon(t, "Remove", func() {
+		if err := s.Remove(ctx, name); err != nil {
+			t.Error(err)
+		}
+	})
+	if got := listNames(t, s); len(got) != 0 {
+		t.Fatalf("a removed blob is still listed: %q", got)
+	}
+	if _, err := s.Stat(ctx, name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat of a removed blob: %v, want not-exist", err)
+	}
+	moved := diskFilesUnder(t, trash)
+	if len(moved) != 1 {
+		t.Fatalf("trash holds %q, want the removed blob's file", moved)
+	}
+	close(release)
+	if got := <-unlinked; got != filepath.Base(moved[0]) {
+		t.Fatalf("the reaper unlinked %q, want %q", got, moved[0])
+	}
+	r.wait()
+	if got := diskFilesUnder(t, trash); len(got) != 0 {
+		t.Fatalf("trash still holds %q", got)
+	}
+	readsTheRest(t, rc, head, big)
+	rc.Close()
+
+	// A small blob is unlinked at once: nothing reaches the trash.
+	small := genData(51, reapAt/2)
+	name = putBlob(t, s, small)
+	if err := s.Remove(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := diskFilesUnder(t, filepath.Join(wd, "blocks")); len(got) != 0 {
+		t.Fatalf("a removed small blob is still on disk: %q", got)
+	}
+	if got := diskFilesUnder(t, trash); len(got) != 0 {
+		t.Fatalf("a small blob went to the trash: %q", got)
+	}
+	// Removing an absent blob is not an error.
+	if err := s.Remove(ctx, name); err != nil {
+		t.Fatalf("removing an absent blob: %v", err)
+	}
+}
+
+func TestShardsLocalFSSweepReapsLeftovers(t *testing.T) {
+	ctx := context.Background()
+	s, l, _, trash := newReapingShards(t)
+	if err := os.MkdirAll(trash, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(trash, "gone-earlier-1")
+	if err := os.WriteFile(left, genData(52, 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SweepTemp(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	r := l.reapers["spaces/ws/trash"]
+	l.mu.Unlock()
+	if r == nil {
+		t.Fatal("the sweep did not hand trash/ to a reaper")
+	}
+	r.wait()
+	if got := diskFilesUnder(t, trash); len(got) != 0 {
+		t.Fatalf("the leftover was not unlinked: trash holds %q", got)
+	}
+}
+
+// A trash that leads out of the root (a symbolic link) is refused like any
+// other path that does: the blob is unlinked in place, nothing is moved
+// out of the root.
+func TestShardsLocalFSTrashOutsideTheRoot(t *testing.T) {
+	ctx := context.Background()
+	s, _, wd, trash := newReapingShards(t)
+	outside := t.TempDir()
+	big := genData(53, 2<<20)
+	name := putBlob(t, s, big)
+	if err := os.Symlink(outside, trash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := diskFilesUnder(t, filepath.Join(wd, "blocks")); len(got) != 0 {
+		t.Fatalf("the removed blob is still on disk: %q", got)
+	}
+	if got := diskFilesUnder(t, outside); len(got) != 0 {
+		t.Fatalf("a file was moved out of the root: %q", got)
 	}
 }

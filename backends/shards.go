@@ -40,6 +40,16 @@ func (s *Shards) WorkingDir() string { return s.wd }
 
 func (s *Shards) tmpDir() string { return path.Join(s.wd, "tmp") }
 
+// trashDir holds large blobs removed but not yet unlinked (LocalFS).
+func (s *Shards) trashDir() string { return path.Join(s.wd, "trash") }
+
+// laterRemover is a Storage that can take a file out of the store at once
+// and free its space behind the caller (LocalFS: see RemoveLater).
+type laterRemover interface {
+	RemoveLater(ctx context.Context, p, trash string) error
+	Reap(trash string) error
+}
+
 func (s *Shards) blobPath(name string) (string, error) {
 	if s.err != nil {
 		return "", s.err
@@ -148,6 +158,9 @@ func (s *Shards) Remove(ctx context.Context, name string) error {
 	if s3s, ok := s.st.(*S3Storage); ok {
 		return s3s.removeKey(ctx, p) // no directory marker to look for
 	}
+	if lr, ok := s.st.(laterRemover); ok {
+		return lr.RemoveLater(ctx, p, s.trashDir())
+	}
 	return s.st.Remove(ctx, p)
 }
 
@@ -170,10 +183,15 @@ func (s *Shards) List(ctx context.Context, fn func(name string) error) error {
 
 // SweepTemp removes staging files (and, on S3, multipart uploads) under
 // tmp/ older than age: left by writes that a crash or a cut connection
-// never finished.
+// never finished. Removed blobs that a stop left in trash/ are unlinked in
+// the background.
 func (s *Shards) SweepTemp(ctx context.Context, age time.Duration) (int, error) {
 	if s.err != nil {
 		return 0, s.err
+	}
+	if lr, ok := s.st.(laterRemover); ok {
+		// Unusable, trash/ only makes removals unlink at once.
+		_ = lr.Reap(s.trashDir())
 	}
 	if ts, ok := s.st.(TempSweeper); ok {
 		return ts.SweepTemp(ctx, s.tmpDir(), age)
