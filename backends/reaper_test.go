@@ -16,18 +16,38 @@ import (
 // holdUnlinks makes l's reaper wait for release before each unlink, and
 // reports each unlink it then did on the returned channel.
 func holdUnlinks(l *Local) (release chan struct{}, unlinked chan string) {
+	return holdReaper(l.reaper, os.Remove)
+}
+
+// holdReaper makes r wait for release before each unlink (done with
+// remove), and reports the base name of each file it then unlinked.
+func holdReaper(r *reaper, remove func(string) error) (release chan struct{}, unlinked chan string) {
 	release, unlinked = make(chan struct{}), make(chan string, 16)
-	l.reaper.unlink = func(p string) error {
+	r.unlink = func(p string) error {
 		<-release
-		err := os.Remove(p)
+		err := remove(p)
 		unlinked <- filepath.Base(p)
 		return err
 	}
 	return release, unlinked
 }
 
+// releaseOne lets a held reaper go, and fails t unless it unlinked the
+// file named want and left trash empty.
+func releaseOne(t *testing.T, r *reaper, release chan struct{}, unlinked chan string, want, trash string) {
+	t.Helper()
+	close(release)
+	if got := <-unlinked; got != want {
+		t.Fatalf("the reaper unlinked %q, want %q", got, want)
+	}
+	r.wait()
+	if got := diskFilesUnder(t, trash); len(got) != 0 {
+		t.Fatalf("trash still holds %q", got)
+	}
+}
+
 // openAndReadHead opens a blob and reads its first 1000 bytes.
-func openAndReadHead(t *testing.T, l *Local, name string) (io.ReadCloser, []byte) {
+func openAndReadHead(t *testing.T, l shardStore, name string) (io.ReadCloser, []byte) {
 	t.Helper()
 	r, err := l.Open(context.Background(), name, 0, -1)
 	if err != nil {
@@ -52,6 +72,20 @@ func readsTheRest(t *testing.T, r io.Reader, head, want []byte) {
 	}
 }
 
+// removeWithoutWaiting removes a blob whose file's unlink is held up: it
+// fails t if Remove waits for the unlink, or if the blob is still listed.
+func removeWithoutWaiting(t *testing.T, st shardStore, name string) {
+	t.Helper()
+	returnsSoon(t, "Remove", func() {
+		if err := st.Remove(context.Background(), name); err != nil {
+			t.Error(err)
+		}
+	})
+	if got := listNames(t, st); len(got) != 0 {
+		t.Fatalf("a removed blob is still listed: %q", got)
+	}
+}
+
 // returnsSoon fails t unless fn returns within a few seconds.
 func returnsSoon(t *testing.T, what string, fn func()) {
 	t.Helper()
@@ -73,15 +107,7 @@ func TestLocalRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 	big := genData(40, 3<<20)
 	name := putBlob(t, l, big)
 	r, head := openAndReadHead(t, l, name)
-	returnsSoon(t, "Remove", func() {
-		if err := l.Remove(ctx, name); err != nil {
-			t.Error(err)
-		}
-	})
-	// Gone from the store at once, its bytes not yet unlinked.
-	if got := listNames(t, l); len(got) != 0 {
-		t.Fatalf("a removed blob is still listed: %q", got)
-	}
+	removeWithoutWaiting(t, l, name)
 	if _, err := l.Open(ctx, name, 0, -1); err == nil {
 		t.Fatal("a removed blob still opens")
 	}
@@ -93,14 +119,7 @@ func TestLocalRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 		t.Fatalf("trash holds %q, want the removed blob's file", trash)
 	}
 
-	close(release)
-	if got := <-unlinked; got != trash[0] {
-		t.Fatalf("the reaper unlinked %q, want %q", got, trash[0])
-	}
-	l.reaper.wait()
-	if got := diskFilesUnder(t, filepath.Join(dir, "trash")); len(got) != 0 {
-		t.Fatalf("trash still holds %q", got)
-	}
+	releaseOne(t, l.reaper, release, unlinked, trash[0], filepath.Join(dir, "trash"))
 	// A reader that opened the file first keeps its bytes.
 	readsTheRest(t, r, head, big)
 	r.Close()
@@ -250,13 +269,7 @@ func holdFSUnlinks(t *testing.T, l *LocalFS, trash string) (r *reaper, release c
 	if err != nil {
 		t.Fatal(err)
 	}
-	release, unlinked = make(chan struct{}), make(chan string, 16)
-	r.unlink = func(p string) error {
-		<-release
-		err := l.root.Remove(p)
-		unlinked <- filepath.Base(p)
-		return err
-	}
+	release, unlinked = holdReaper(r, l.root.Remove)
 	return r, release, unlinked
 }
 
@@ -267,22 +280,8 @@ func TestShardsLocalFSRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 
 	big := genData(50, 3<<20)
 	name := putBlob(t, s, big)
-	rc, err := s.Open(ctx, name, 0, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := make([]byte, 1000)
-	if _, err := io.ReadFull(rc, head); err != nil {
-		t.Fatal(err)
-	}
-	returnsSoon(t, "Remove", func() {
-		if err := s.Remove(ctx, name); err != nil {
-			t.Error(err)
-		}
-	})
-	if got := listNames(t, s); len(got) != 0 {
-		t.Fatalf("a removed blob is still listed: %q", got)
-	}
+	rc, head := openAndReadHead(t, s, name)
+	removeWithoutWaiting(t, s, name)
 	if _, err := s.Stat(ctx, name); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Stat of a removed blob: %v, want not-exist", err)
 	}
@@ -290,14 +289,7 @@ func TestShardsLocalFSRemoveLeavesTheUnlinkToTheReaper(t *testing.T) {
 	if len(moved) != 1 {
 		t.Fatalf("trash holds %q, want the removed blob's file", moved)
 	}
-	close(release)
-	if got := <-unlinked; got != filepath.Base(moved[0]) {
-		t.Fatalf("the reaper unlinked %q, want %q", got, moved[0])
-	}
-	r.wait()
-	if got := diskFilesUnder(t, trash); len(got) != 0 {
-		t.Fatalf("trash still holds %q", got)
-	}
+	releaseOne(t, r, release, unlinked, filepath.Base(moved[0]), trash)
 	readsTheRest(t, rc, head, big)
 	rc.Close()
 
