@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +31,10 @@ type reaper struct {
 	running bool
 	idle    chan struct{} // closed when the queue is drained; nil while idle
 }
+
+// reapedPrefix starts the name of every file a reaper moved into its
+// directory.
+const reapedPrefix = "gone-"
 
 // reapAt is the size from which a dropped file goes to the reaper; below
 // it an unlink costs less than the rename and the later unlink together.
@@ -70,14 +75,18 @@ func openReaper(fsys reapFS, dir string) (*reaper, error) {
 	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &reaper{fsys: fsys, dir: dir, prefix: "gone-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-", unlink: fsys.Remove}
+	r := &reaper{fsys: fsys, dir: dir, prefix: reapedPrefix + strconv.FormatInt(time.Now().UnixNano(), 36) + "-", unlink: fsys.Remove}
 	ents, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	for _, e := range ents {
-		r.queue = append(r.queue, filepath.Join(dir, e.Name()))
+		// Only what a reaper put there: a user space's working directory
+		// may hold a trash/ of its owner's.
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), reapedPrefix) {
+			r.queue = append(r.queue, filepath.Join(dir, e.Name()))
+		}
 	}
 	r.startLocked()
 	r.mu.Unlock()
