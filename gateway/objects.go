@@ -14,11 +14,20 @@ import (
 )
 
 func getObj(tx catalog.Tx, id int64) (objRec, error) {
+	return getObjWith(tx, id, dec[objRec])
+}
+
+// getObjToRead is getObj for a record only read (see decObjForRead).
+func getObjToRead(tx catalog.Tx, id int64) (objRec, error) {
+	return getObjWith(tx, id, decObjForRead)
+}
+
+func getObjWith(tx catalog.Tx, id int64, decode func([]byte) (objRec, error)) (objRec, error) {
 	v := tx.Get(tObj, u64(id))
 	if v == nil {
 		return objRec{}, errorf(CodeNoSuchKey, "object %d does not exist", id)
 	}
-	o, err := dec[objRec](v)
+	o, err := decode(v)
 	if err != nil {
 		return o, err
 	}
@@ -363,6 +372,13 @@ func (s *Service) Open(ctx context.Context, o Object, off, n int64) (io.ReadClos
 	st, err := s.space(o.SpaceID)
 	if err != nil {
 		return nil, wrapErr(CodeOperationFailed, err, "the user space holding this object is not available")
+	}
+	if o.window {
+		// Only the blocks of the window ObjectToRead readied are here.
+		if off < o.windowAt || off+n > o.windowAt+blocksSize(o.Blocks) {
+			return nil, errorf(CodeOperationFailed, "bytes %d-%d of object %d were not readied for this read", off, off+n-1, o.ID)
+		}
+		off -= o.windowAt
 	}
 	if len(o.Blocks) == 1 {
 		rc, err := st.Open(ctx, o.Blocks[0].Hash, off, n)

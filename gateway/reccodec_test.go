@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +158,46 @@ func FuzzRecordDecode(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, o, again)
 	})
+}
+
+// manyBlocks is the record of an object of n parts, as an S3 multipart
+// upload of n parts leaves it.
+func manyBlocks(n int) objRec {
+	o := objRec{ID: 9, PackageID: 3, BucketID: 1, Path: "videos/big.mp4", Size: int64(n) * (5 << 20),
+		FileHash: "Full" + strings.Repeat("AB", 32), ETag: "0123456789abcdef0123456789abcdef-1000",
+		Redundancy: RedundancyNone, Created: time.Unix(1e9, 0).UTC(), Updated: time.Unix(1e9, 0).UTC(),
+		SpaceID: 1, Meta: Meta{ContentType: "video/mp4"}, Parts: n}
+	for i := range n {
+		o.Blocks = append(o.Blocks, Block{Hash: fmt.Sprintf("Full%064X", i), Size: 5 << 20})
+		o.PartSizes = append(o.PartSizes, 5<<20)
+	}
+	return o
+}
+
+// The cost of reading a 1,000-part object's record for a GET or HEAD.
+func BenchmarkDecodeObjectRecord1000Parts(b *testing.B) {
+	v := enc(manyBlocks(1000))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec[objRec](v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The same record read for a GET (decObjForRead), with the window of a 4 KiB
+// range near its end picked out of the encoded list, as Open does.
+func BenchmarkReadObjectRecord1000PartsForGET(b *testing.B) {
+	v := enc(manyBlocks(1000))
+	off := int64(999) * (5 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		o, err := decObjForRead(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := blocksWindow(o.blocksRaw, off, 4096); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -85,6 +85,10 @@ type objRec struct {
 	Blocks     []Block           `json:"bl"`
 	// PartSizes lists S3 multipart part sizes, for GetObject partNumber.
 	PartSizes []int64 `json:"ps,omitempty"`
+	// blocksRaw holds a long Blocks still encoded, Blocks nil, in a record
+	// read for a GET or HEAD (decObjForRead): part of the record's bytes,
+	// so valid only in the transaction that read it; never written back.
+	blocksRaw []byte
 }
 
 type jpartRec struct {
@@ -124,6 +128,17 @@ func enc(v any) []byte {
 		panic("gateway: encode record: " + err.Error()) // only our own plain structs get here
 	}
 	return b
+}
+
+// decObjForRead decodes an object record for reading the object: a long
+// block list stays encoded (blocksRaw), for the reader to copy out only
+// the blocks it reads (blocksWindow) before the transaction ends.
+func decObjForRead(b []byte) (objRec, error) {
+	if len(b) == 0 || b[0] != recBinary {
+		return dec[objRec](b)
+	}
+	var o objRec
+	return o, decodeBinFrom(&recReader{b: b[1:], all: b[1:], forRead: true}, &o)
 }
 
 func dec[T any](b []byte) (T, error) {

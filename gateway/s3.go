@@ -14,6 +14,10 @@ import (
 
 // objectByKeyTx finds the S3 object at key. ok is false when there is none.
 func objectByKeyTx(tx catalog.Tx, b bucketRec, key string) (Object, objRec, bool, error) {
+	return objectByKeyWith(tx, b, key, getObj)
+}
+
+func objectByKeyWith(tx catalog.Tx, b bucketRec, key string, read func(catalog.Tx, int64) (objRec, error)) (Object, objRec, bool, error) {
 	pkgName, path := SplitKey(key)
 	if path != "" {
 		// The key index holds exactly the visible objects, under their S3
@@ -23,7 +27,7 @@ func objectByKeyTx(tx catalog.Tx, b bucketRec, key string) (Object, objRec, bool
 		if len(v) < 8 {
 			return Object{}, objRec{}, false, nil
 		}
-		o, err := getObj(tx, getU64(v[:8])) // the entry starts with the object's ID
+		o, err := read(tx, getU64(v[:8])) // the entry starts with the object's ID
 		if CodeOf(err) == CodeNoSuchKey || (err == nil && !o.visible()) {
 			return Object{}, objRec{}, false, nil
 		}
@@ -62,6 +66,42 @@ func (s *Service) ObjectByKey(ctx context.Context, bucket, key string) (Object, 
 		return nil
 	})
 	return out, err
+}
+
+// Window chooses the bytes [off, off+n) of an object a read wants, once
+// the object is known; n = 0 reads nothing (a HEAD). An error refuses the
+// read.
+type Window func(o *Object) (off, n int64, err error)
+
+// ObjectToRead finds the S3 object at key for a GET or HEAD, asks window
+// which bytes of it to read, and readies those for Open: of an object of
+// many parts, only the blocks the window touches are taken from its record
+// (copying and parsing a 1,000-part object's whole list cost a range GET
+// 80-100 µs). The object is then for that window only (and for its
+// metadata). An error from window is returned with the object.
+func (s *Service) ObjectToRead(ctx context.Context, bucket, key string, window Window) (o Object, off, n int64, err error) {
+	err = s.view(ctx, func(tx catalog.Tx) error {
+		b, err := getBucketByName(tx, bucket)
+		if err != nil {
+			return err
+		}
+		var rec objRec
+		var ok bool
+		o, rec, ok, err = objectByKeyWith(tx, b, key, getObjToRead)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return noSuchKey(bucket, key)
+		}
+		if off, n, err = window(&o); err != nil || rec.blocksRaw == nil || n <= 0 {
+			return err
+		}
+		o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
+		o.window = true
+		return err
+	})
+	return o, off, n, err
 }
 
 // packageForWrite returns the package an S3 write of a key lands in,

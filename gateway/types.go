@@ -92,6 +92,10 @@ type Object struct {
 	// PartSizes are an S3 multipart object's part sizes, for GET ?partNumber.
 	PartSizes []int64
 	Blocks    []Block
+	// window: Blocks are only those of the window ObjectToRead readied,
+	// the first at offset windowAt of the object.
+	window   bool
+	windowAt int64
 }
 
 // Key is the object's S3 key.

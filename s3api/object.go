@@ -12,35 +12,50 @@ import (
 // getObject serves GetObject and HeadObject.
 func (rq *req) getObject() error {
 	ctx := rq.ctx()
-	o, err := rq.api.svc.ObjectByKey(ctx, rq.bucket, rq.key)
-	if err != nil {
-		return err
-	}
 	h := rq.w.Header()
-	if err := gateway.CheckConditions(o, parseConditions(rq.r.Header, "")); err != nil {
+	var (
+		rng       *byteRange
+		status    = http.StatusOK
+		off, n    int64
+		conds     = parseConditions(rq.r.Header, "")
+		wantsBody = rq.r.Method != http.MethodHead
+	)
+	// Chosen while the object is looked up, so that only the blocks the
+	// reply reads are taken from its record.
+	window := func(o *gateway.Object) (int64, int64, error) {
+		if err := gateway.CheckConditions(*o, conds); err != nil {
+			return 0, 0, err
+		}
+		var err error
+		if pn := rq.q.Get("partNumber"); pn != "" {
+			if rq.r.Header.Get("Range") != "" {
+				return 0, 0, errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+			}
+			if rng, err = partRange(o, pn, rq.api.opts.Limits.MaxParts); err != nil {
+				return 0, 0, err
+			}
+		} else if rng, err = parseRange(rq.r.Header.Get("Range"), o.Size); err != nil {
+			return 0, 0, err
+		}
+		off, n = 0, o.Size
+		if rng != nil {
+			status, off, n = http.StatusPartialContent, rng.off, rng.n
+		}
+		if !wantsBody {
+			return off, 0, nil
+		}
+		return off, n, nil
+	}
+	o, _, _, err := rq.api.svc.ObjectToRead(ctx, rq.bucket, rq.key, window)
+	if err != nil {
 		if gateway.CodeOf(err) == gateway.CodeNotModified {
 			h.Set("ETag", quoteETag(o.ETag))
 			h.Set("Last-Modified", httpTime(o.UpdateTime))
 		}
 		return err
 	}
-	var rng *byteRange
-	if pn := rq.q.Get("partNumber"); pn != "" {
-		if rq.r.Header.Get("Range") != "" {
-			return errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
-		}
-		if rng, err = partRange(&o, pn, rq.api.opts.Limits.MaxParts); err != nil {
-			return err
-		}
-	} else if rng, err = parseRange(rq.r.Header.Get("Range"), o.Size); err != nil {
-		return err
-	}
-	status, off, n := http.StatusOK, int64(0), o.Size
-	if rng != nil {
-		status, off, n = http.StatusPartialContent, rng.off, rng.n
-	}
 	var rc io.ReadCloser
-	if rq.r.Method != http.MethodHead && n > 0 {
+	if wantsBody && n > 0 {
 		if rc, err = rq.api.svc.Open(ctx, o, off, n); err != nil {
 			return err
 		}
