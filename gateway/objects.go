@@ -63,36 +63,63 @@ func objectOf(tx catalog.Tx, o objRec) (Object, error) {
 
 // Object returns an object by ID.
 func (s *Service) Object(ctx context.Context, id int64) (Object, error) {
+	return s.objectByID(ctx, id, nil)
+}
+
+// ObjectToDownload is Object for a download of bytes [off, off+n) of it
+// (n < 0: to the end), readied as ObjectToRead readies a window: the
+// object is for that download only (and for its metadata).
+func (s *Service) ObjectToDownload(ctx context.Context, id, off, n int64) (Object, error) {
+	return s.objectByID(ctx, id, &span{off, n})
+}
+
+func (s *Service) objectByID(ctx context.Context, id int64, sp *span) (Object, error) {
 	var out Object
 	err := s.view(ctx, func(tx catalog.Tx) error {
-		o, err := getObj(tx, id)
+		o, err := sp.get(tx, id)
 		if err != nil {
 			return err
 		}
-		out, err = objectOf(tx, o)
-		return err
+		if out, err = objectOf(tx, o); err != nil {
+			return err
+		}
+		return sp.ready(&out, o)
 	})
 	return out, err
 }
 
 func findObj(tx catalog.Tx, pkgID int64, path string) (objRec, bool, error) {
+	return findObjWith(tx, pkgID, path, getObj)
+}
+
+func findObjWith(tx catalog.Tx, pkgID int64, path string, get func(catalog.Tx, int64) (objRec, error)) (objRec, bool, error) {
 	v := tx.Get(tPathIdx, pathKey(pkgID, path))
 	if v == nil {
 		return objRec{}, false, nil
 	}
-	o, err := getObj(tx, getU64(v))
+	o, err := get(tx, getU64(v))
 	return o, err == nil, err
 }
 
 // ObjectByPath returns the object at path in a package.
 func (s *Service) ObjectByPath(ctx context.Context, pkgID int64, path string) (Object, error) {
+	return s.objectByPath(ctx, pkgID, path, nil)
+}
+
+// ObjectToDownloadByPath is ObjectByPath for a download of bytes
+// [off, off+n), as ObjectToDownload.
+func (s *Service) ObjectToDownloadByPath(ctx context.Context, pkgID int64, path string, off, n int64) (Object, error) {
+	return s.objectByPath(ctx, pkgID, path, &span{off, n})
+}
+
+func (s *Service) objectByPath(ctx context.Context, pkgID int64, path string, sp *span) (Object, error) {
 	var out Object
 	err := s.view(ctx, func(tx catalog.Tx) error {
 		p, err := getPackage(tx, pkgID)
 		if err != nil {
 			return err
 		}
-		o, ok, err := findObj(tx, pkgID, path)
+		o, ok, err := findObjWith(tx, pkgID, path, sp.get)
 		if err != nil {
 			return err
 		}
@@ -100,9 +127,48 @@ func (s *Service) ObjectByPath(ctx context.Context, pkgID int64, path string) (O
 			return errorf(CodeNoSuchKey, "no object at path %q in package %d", path, pkgID)
 		}
 		out = o.public(p.Name)
-		return nil
+		return sp.ready(&out, o)
 	})
 	return out, err
+}
+
+// span is the window of a download: bytes [off, off+n) of an object, to
+// its end if n < 0. A nil span reads the whole record, for any use.
+type span struct{ off, n int64 }
+
+// get reads an object record: for a download only, when there is a span.
+func (sp *span) get(tx catalog.Tx, id int64) (objRec, error) {
+	if sp == nil {
+		return getObj(tx, id)
+	}
+	return getObjToRead(tx, id)
+}
+
+// ready takes the blocks of the span out of rec, read by get, into o. A
+// span outside the object readies nothing: Open refuses it before it
+// needs a block.
+func (sp *span) ready(o *Object, rec objRec) error {
+	if sp == nil || rec.blocksRaw == nil || sp.off < 0 || sp.off >= o.Size {
+		return nil
+	}
+	n := sp.n
+	if n < 0 || sp.off+n > o.Size {
+		n = o.Size - sp.off
+	}
+	return readyWindow(o, rec, sp.off, n)
+}
+
+// readyWindow takes the blocks of bytes [off, off+n) out of rec, a record
+// read for a GET (decObjForRead), into o, its Object: o can then be
+// opened for those bytes only.
+func readyWindow(o *Object, rec objRec, off, n int64) error {
+	if rec.blocksRaw == nil || n <= 0 {
+		return nil
+	}
+	var err error
+	o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
+	o.window = true
+	return err
 }
 
 // removeObjTx deletes an object of package p and its index entries and

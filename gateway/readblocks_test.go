@@ -141,11 +141,7 @@ func TestOpenObjectToRead(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, w, [2]int64{off, n})
 		require.True(t, got.window, "a 40-part object's blocks are taken for the window only")
-		rc, err := f.svc.Open(ctx, got, off, n)
-		require.NoError(t, err)
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		require.NoError(t, err)
+		b := readWindow(t, f, got, off, n)
 		require.True(t, bytes.Equal(whole[off:off+n], b), "window [%d, +%d)", off, n)
 		// Bytes outside the blocks readied: refused.
 		var outside []int64
@@ -177,6 +173,31 @@ func TestOpenObjectToRead(t *testing.T) {
 	})
 	assert.Equal(t, refuse, err)
 	assert.Equal(t, done.ETag, got.ETag)
+	// JCS downloads, by ID and by path: windows given up front, n < 0 to
+	// the end, an offset past the end refused, at the end empty.
+	for _, w := range append(windows, [2]int64{0, -1}, [2]int64{size - 5, -1}, [2]int64{7, size * 2}) {
+		byID, err := f.svc.ObjectToDownload(ctx, done.ID, w[0], w[1])
+		require.NoError(t, err)
+		byPath, err := f.svc.ObjectToDownloadByPath(ctx, done.PackageID, done.Path, w[0], w[1])
+		require.NoError(t, err)
+		end := size
+		if w[1] >= 0 && w[0]+w[1] < size {
+			end = w[0] + w[1]
+		}
+		for _, o := range []Object{byID, byPath} {
+			require.True(t, o.window)
+			b := readWindow(t, f, o, w[0], w[1])
+			require.True(t, bytes.Equal(whole[w[0]:end], b), "download [%d, %d)", w[0], end)
+		}
+	}
+	past, err := f.svc.ObjectToDownload(ctx, done.ID, size+1, 10)
+	require.NoError(t, err)
+	_, err = f.svc.Open(ctx, past, size+1, 10)
+	assert.Equal(t, CodeInvalidRange, CodeOf(err))
+	atEnd, err := f.svc.ObjectToDownloadByPath(ctx, done.PackageID, done.Path, size, -1)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{}, readWindow(t, f, atEnd, size, -1))
+
 	// The full read path is unchanged.
 	full, err := f.svc.ObjectByKey(ctx, "jb-many", done.Key())
 	require.NoError(t, err)
@@ -192,4 +213,14 @@ func sortedKeys(m map[int][]byte) []int {
 		}
 	}
 	return out
+}
+
+func readWindow(t *testing.T, f *fixture, o Object, off, n int64) []byte {
+	t.Helper()
+	rc, err := f.svc.Open(context.Background(), o, off, n)
+	require.NoError(t, err)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	return b
 }

@@ -94,12 +94,10 @@ func (s *Service) ObjectToRead(ctx context.Context, bucket, key string, window W
 		if !ok {
 			return noSuchKey(bucket, key)
 		}
-		if off, n, err = window(&o); err != nil || rec.blocksRaw == nil || n <= 0 {
+		if off, n, err = window(&o); err != nil {
 			return err
 		}
-		o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
-		o.window = true
-		return err
+		return readyWindow(&o, rec, off, n)
 	})
 	return o, off, n, err
 }

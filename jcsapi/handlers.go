@@ -139,7 +139,7 @@ func (a *api) download(w http.ResponseWriter, r *http.Request, q query) error {
 	if err != nil {
 		return err
 	}
-	o, err := a.svc.Object(r.Context(), id)
+	o, err := a.svc.ObjectToDownload(r.Context(), id, off, n)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (a *api) downloadByPath(w http.ResponseWriter, r *http.Request, q query) er
 		}
 		pkgID = p.ID
 	}
-	o, err := a.svc.ObjectByPath(r.Context(), pkgID, path)
+	o, err := a.svc.ObjectToDownloadByPath(r.Context(), pkgID, path, off, n)
 	if err != nil {
 		return err
 	}
