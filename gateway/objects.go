@@ -145,29 +145,35 @@ func (sp *span) get(tx catalog.Tx, id int64) (objRec, error) {
 }
 
 // ready takes the blocks of the span out of rec, read by get, into o. A
-// span outside the object readies nothing: Open refuses it before it
-// needs a block.
+// span outside the object readies nothing (Open refuses it anyway).
 func (sp *span) ready(o *Object, rec objRec) error {
-	if sp == nil || rec.blocksRaw == nil || sp.off < 0 || sp.off >= o.Size {
+	if sp == nil {
 		return nil
 	}
-	n := sp.n
-	if n < 0 || sp.off+n > o.Size {
+	n := int64(0)
+	if sp.off >= 0 && sp.off < o.Size {
 		n = o.Size - sp.off
+		if sp.n >= 0 && sp.n < n {
+			n = sp.n
+		}
 	}
 	return readyWindow(o, rec, sp.off, n)
 }
 
 // readyWindow takes the blocks of bytes [off, off+n) out of rec, a record
 // read for a GET (decObjForRead), into o, its Object: o can then be
-// opened for those bytes only.
+// opened for those bytes only (for none if n <= 0). A record whose blocks
+// were all decoded needs nothing.
 func readyWindow(o *Object, rec objRec, off, n int64) error {
-	if rec.blocksRaw == nil || n <= 0 {
+	if rec.blocksRaw == nil {
+		return nil
+	}
+	o.window = true
+	if n <= 0 {
 		return nil
 	}
 	var err error
 	o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
-	o.window = true
 	return err
 }
 

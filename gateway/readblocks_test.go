@@ -167,6 +167,8 @@ func TestOpenObjectToRead(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Empty(t, got.Blocks)
+	_, err = f.svc.Open(ctx, got, 0, 1)
+	assert.Equal(t, CodeOperationFailed, CodeOf(err), "an object readied for no bytes opens for none")
 	refuse := errorf(CodePreconditionFailed, "no")
 	got, _, _, err = f.svc.ObjectToRead(ctx, "jb-many", done.Key(), func(o *Object) (int64, int64, error) {
 		return 0, 0, refuse
