@@ -66,24 +66,25 @@ func (s *Service) Object(ctx context.Context, id int64) (Object, error) {
 	return s.objectByID(ctx, id, nil)
 }
 
-// ObjectToDownload is Object for a download of bytes [off, off+n) of it
-// (n < 0: to the end), readied as ObjectToRead readies a window: the
+// ObjectToDownload is Object for a /v1 download of bytes [off, off+n) of
+// it (n < 0: to the end), readied as ObjectToRead readies a window: the
 // object is for that download only (and for its metadata).
 func (s *Service) ObjectToDownload(ctx context.Context, id, off, n int64) (Object, error) {
-	return s.objectByID(ctx, id, &span{off, n})
+	return s.objectByID(ctx, id, downloadWindow(off, n))
 }
 
-func (s *Service) objectByID(ctx context.Context, id int64, sp *span) (Object, error) {
+func (s *Service) objectByID(ctx context.Context, id int64, w Window) (Object, error) {
 	var out Object
 	err := s.view(ctx, func(tx catalog.Tx) error {
-		o, err := sp.get(tx, id)
+		o, err := w.get(tx, id)
 		if err != nil {
 			return err
 		}
 		if out, err = objectOf(tx, o); err != nil {
 			return err
 		}
-		return sp.ready(&out, o)
+		_, _, err = w.ready(&out, o)
+		return err
 	})
 	return out, err
 }
@@ -106,20 +107,20 @@ func (s *Service) ObjectByPath(ctx context.Context, pkgID int64, path string) (O
 	return s.objectByPath(ctx, pkgID, path, nil)
 }
 
-// ObjectToDownloadByPath is ObjectByPath for a download of bytes
+// ObjectToDownloadByPath is ObjectByPath for a /v1 download of bytes
 // [off, off+n), as ObjectToDownload.
 func (s *Service) ObjectToDownloadByPath(ctx context.Context, pkgID int64, path string, off, n int64) (Object, error) {
-	return s.objectByPath(ctx, pkgID, path, &span{off, n})
+	return s.objectByPath(ctx, pkgID, path, downloadWindow(off, n))
 }
 
-func (s *Service) objectByPath(ctx context.Context, pkgID int64, path string, sp *span) (Object, error) {
+func (s *Service) objectByPath(ctx context.Context, pkgID int64, path string, w Window) (Object, error) {
 	var out Object
 	err := s.view(ctx, func(tx catalog.Tx) error {
 		p, err := getPackage(tx, pkgID)
 		if err != nil {
 			return err
 		}
-		o, ok, err := findObjWith(tx, pkgID, path, sp.get)
+		o, ok, err := findObjWith(tx, pkgID, path, w.get)
 		if err != nil {
 			return err
 		}
@@ -127,54 +128,57 @@ func (s *Service) objectByPath(ctx context.Context, pkgID int64, path string, sp
 			return errorf(CodeNoSuchKey, "no object at path %q in package %d", path, pkgID)
 		}
 		out = o.public(p.Name)
-		return sp.ready(&out, o)
+		_, _, err = w.ready(&out, o)
+		return err
 	})
 	return out, err
 }
 
-// span is the window of a download: bytes [off, off+n) of an object, to
-// its end if n < 0. A nil span reads the whole record, for any use.
-type span struct{ off, n int64 }
+// Window chooses the bytes [off, off+n) of an object a read wants, once
+// the object is known; n = 0 reads nothing (a HEAD). An error refuses the
+// read.
+type Window func(o *Object) (off, n int64, err error)
 
-// get reads an object record: for a download only, when there is a span.
-func (sp *span) get(tx catalog.Tx, id int64) (objRec, error) {
-	if sp == nil {
+// downloadWindow is the Window of a /v1 download of bytes [off, off+n)
+// (n < 0: to the end). One outside the object reads nothing: Open refuses
+// it before it needs a block.
+func downloadWindow(off, n int64) Window {
+	return func(o *Object) (int64, int64, error) {
+		if off < 0 || off >= o.Size {
+			return off, 0, nil
+		}
+		if n < 0 || n > o.Size-off {
+			return off, o.Size - off, nil
+		}
+		return off, n, nil
+	}
+}
+
+// get reads an object record: whole without a window (for any use), for
+// this read only with one (see decObjForRead).
+func (w Window) get(tx catalog.Tx, id int64) (objRec, error) {
+	if w == nil {
 		return getObj(tx, id)
 	}
 	return getObjToRead(tx, id)
 }
 
-// ready takes the blocks of the span out of rec, read by get, into o. A
-// span outside the object readies nothing (Open refuses it anyway).
-func (sp *span) ready(o *Object, rec objRec) error {
-	if sp == nil {
-		return nil
+// ready asks w which bytes of o to read and takes their blocks out of rec,
+// o's record as get read it, so that o can be opened for those bytes only
+// (for none if n <= 0). A record whose blocks were all decoded needs
+// nothing taken out; without a window there is nothing to do.
+func (w Window) ready(o *Object, rec objRec) (off, n int64, err error) {
+	if w == nil {
+		return 0, 0, nil
 	}
-	n := int64(0)
-	if sp.off >= 0 && sp.off < o.Size {
-		n = o.Size - sp.off
-		if sp.n >= 0 && sp.n < n {
-			n = sp.n
-		}
-	}
-	return readyWindow(o, rec, sp.off, n)
-}
-
-// readyWindow takes the blocks of bytes [off, off+n) out of rec, a record
-// read for a GET (decObjForRead), into o, its Object: o can then be
-// opened for those bytes only (for none if n <= 0). A record whose blocks
-// were all decoded needs nothing.
-func readyWindow(o *Object, rec objRec, off, n int64) error {
-	if rec.blocksRaw == nil {
-		return nil
+	if off, n, err = w(o); err != nil || rec.blocksRaw == nil {
+		return off, n, err
 	}
 	o.window = true
-	if n <= 0 {
-		return nil
+	if n > 0 {
+		o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
 	}
-	var err error
-	o.Blocks, o.windowAt, err = blocksWindow(rec.blocksRaw, off, n)
-	return err
+	return off, n, err
 }
 
 // removeObjTx deletes an object of package p and its index entries and

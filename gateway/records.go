@@ -138,14 +138,18 @@ func decObjForRead(b []byte) (objRec, error) {
 		return dec[objRec](b)
 	}
 	var o objRec
-	return o, decodeBinFrom(&recReader{b: b[1:], all: b[1:], forRead: true}, &o)
+	err := decodeBinFrom(&recReader{b: b[1:], all: b[1:], forRead: true}, &o)
+	return o, err
 }
 
 func dec[T any](b []byte) (T, error) {
 	var v T
 	if len(b) > 0 && b[0] == recBinary {
 		if d, ok := any(&v).(binaryDecoder); ok {
-			return v, decodeBin(b[1:], d)
+			// Decoded first: the order of v's read and the call within
+			// one return statement is not specified.
+			err := decodeBin(b[1:], d)
+			return v, err
 		}
 	}
 	err := json.Unmarshal(b, &v)

@@ -68,11 +68,6 @@ func (s *Service) ObjectByKey(ctx context.Context, bucket, key string) (Object, 
 	return out, err
 }
 
-// Window chooses the bytes [off, off+n) of an object a read wants, once
-// the object is known; n = 0 reads nothing (a HEAD). An error refuses the
-// read.
-type Window func(o *Object) (off, n int64, err error)
-
 // ObjectToRead finds the S3 object at key for a GET or HEAD, asks window
 // which bytes of it to read, and readies those for Open: of an object of
 // many parts, only the blocks the window touches are taken from its record
@@ -87,17 +82,15 @@ func (s *Service) ObjectToRead(ctx context.Context, bucket, key string, window W
 		}
 		var rec objRec
 		var ok bool
-		o, rec, ok, err = objectByKeyWith(tx, b, key, getObjToRead)
+		o, rec, ok, err = objectByKeyWith(tx, b, key, window.get)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return noSuchKey(bucket, key)
 		}
-		if off, n, err = window(&o); err != nil {
-			return err
-		}
-		return readyWindow(&o, rec, off, n)
+		off, n, err = window.ready(&o, rec)
+		return err
 	})
 	return o, off, n, err
 }
